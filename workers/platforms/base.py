@@ -1,0 +1,284 @@
+"""The contract every platform adapter fulfils, and the registry of adapters.
+
+An adapter is one module in this package with one class decorated by :func:`register`. The class
+describes what its platform accepts as data (``SPEC``) and fills a few private hooks; the public
+methods here own logging, timing and error wrapping.
+
+The orchestrator (``workers.publishing``) drives a post through these steps, writing the post's
+state to the database before and after every call:
+
+    upload(ctx)        create the remote upload (session, container, media) and send the file in
+                       chunks, streamed from disk. Every remote identifier and the confirmed
+                       offset are handed to ``ctx.record`` the moment they are known, so a second
+                       call after a crash resumes instead of starting over. Returns when the
+                       platform holds all bytes.
+    poll(ctx)          one look at the platform's processing state; never sleeps. The
+                       orchestrator re-enqueues itself with a countdown while it is not ready.
+    publish(ctx)       the irreversible step that makes the post public (or scheduled). Called at
+                       most once blindly: if it raises ``ConnectionLost`` (outcome unknown) or the
+                       worker dies, the post becomes ``unconfirmed`` and ...
+    find_published(ctx) ... is asked first: does a public post for this episode already exist on
+                       the account (Mastodon: the same Idempotency-Key; elsewhere: the recorded
+                       ids, or the episode's marker in the account's recent posts)?
+    finish(ctx)        after publishing: captions, thumbnail, playlist ... idempotent, best
+                       effort; recorded in ``ctx.remote``.
+
+Where the platform's upload itself publishes (TikTok Direct Post), ``upload`` records the
+publish id first and ``publish`` only confirms; where it can be separated (YouTube: upload
+private, then set public), it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import requests
+
+from episodes.captions import PostText, TextLimits, hashtag_problems, measure
+
+from .errors import ConnectionLost, PlatformError, ProtocolError
+
+log = logging.getLogger("wtg.platforms")
+
+
+class Orientation(StrEnum):
+    LANDSCAPE = "landscape"
+    VERTICAL = "vertical"
+    SQUARE = "square"
+
+
+@dataclass(frozen=True, kw_only=True)
+class VideoSpec:
+    """What the platform accepts as video file."""
+
+    orientations: tuple[Orientation, ...]
+    max_bytes: int
+    min_seconds: float
+    max_seconds: float
+    captions: str = "burned"  # "sidecar" (caption file via API) or "burned"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlatformSpec:
+    """Capabilities of a platform, as data."""
+
+    name: str  # registry key, e.g. "youtube"
+    label: str  # for staff, e.g. "YouTube"
+    text: TextLimits
+    video: VideoSpec
+    chunk_size: int  # bytes per upload request
+    native_scheduling: bool = False
+    refreshable_tokens: bool = False
+
+
+class Credentials(Protocol):
+    """Access to an account's secrets (``config.secrets.CredentialStore`` implements it)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def require(self, key: str) -> str: ...
+
+    def update(self, values: Mapping[str, str]) -> None:
+        """Persist rotated secrets (a refreshed token) to the account's secret file."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Account:
+    """One configured account (from settings; secrets behind ``credentials``)."""
+
+    name: str  # e.g. "youtube-lup"
+    platform: str
+    display_name: str
+    api_base: str  # every endpoint is relative to this, so tests use local servers
+    options: Mapping[str, Any] = field(default_factory=dict)  # platform-specific, e.g. page_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediaFile:
+    path: Path
+    size: int
+    sha256: str
+    mime: str = "video/mp4"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostContext:
+    """Everything an adapter needs for one post. Built by the orchestrator."""
+
+    post_id: int
+    episode_number: int
+    account: Account
+    credentials: Credentials
+    video: MediaFile
+    text: PostText
+    marker: str  # unique per post, e.g. "wtg-s1-e03-youtube-lup"; used to reconcile
+    idempotency_key: str  # deterministic per post
+    remote: Mapping[str, Any]  # everything recorded so far for this post
+    record: Callable[[Mapping[str, Any]], None]  # persist new remote facts at once
+    captions_srt: Path | None = None
+    captions_vtt: Path | None = None
+    thumbnail: Path | None = None
+    scheduled_at: datetime | None = None  # native scheduling: publish at this (aware) time
+    progress: Callable[[int, int], None] | None = None  # (bytes sent, total)
+
+
+class ProcessingState(StrEnum):
+    PENDING = "pending"
+    READY = "ready"  # the platform finished processing; publishing may go ahead
+    PUBLISHED = "published"  # processing also published it (TikTok, Reels finish)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Processing:
+    state: ProcessingState
+    detail: str = ""
+    retry_after: float = 5.0  # suggested wait before the next poll
+
+
+@dataclass(frozen=True, kw_only=True)
+class Published:
+    remote_id: str
+    url: str
+
+
+_REGISTRY: dict[str, type[Platform]] = {}
+
+
+def register(cls: type[Platform]) -> type[Platform]:
+    """Class decorator: make an adapter available under ``cls.SPEC.name``."""
+    name = cls.SPEC.name
+    if name in _REGISTRY:
+        raise ValueError(f"platform {name!r} is registered twice")
+    _REGISTRY[name] = cls
+    return cls
+
+
+def registry() -> Mapping[str, type[Platform]]:
+    from . import load_all
+
+    load_all()
+    return dict(_REGISTRY)
+
+
+def adapter_class(platform: str) -> type[Platform]:
+    adapters = registry()
+    try:
+        return adapters[platform]
+    except KeyError:
+        known = ", ".join(sorted(adapters))
+        raise KeyError(f"unknown platform {platform!r} (known: {known})") from None
+
+
+class Platform(ABC):
+    """Base class: public methods wrap the private hooks an adapter writes."""
+
+    SPEC: ClassVar[PlatformSpec]
+
+    def __init__(self, account: Account, credentials: Credentials) -> None:
+        self.account = account
+        self.credentials = credentials
+
+    # --- checks at queue time (pure, no network) -------------------------------------------
+    def check_text(self, text: PostText) -> list[str]:
+        """Problems with ``text`` for this platform, as German sentences (empty: fine)."""
+        lim = self.SPEC.text
+        label = self.SPEC.label
+        out: list[str] = []
+        n = measure(text.body, lim.body_unit, url_weight=lim.url_weight)
+        if n > lim.body_max:
+            out.append(
+                f"{label}: der Text ist {n} {_unit_de(lim.body_unit)} lang, erlaubt sind "
+                f"{lim.body_max}."
+            )
+        if lim.title_max is not None:
+            title = text.title or ""
+            t = measure(title, lim.title_unit)
+            if not title.strip():
+                out.append(f"{label}: der Titel fehlt.")
+            elif t > lim.title_max:
+                out.append(
+                    f"{label}: der Titel ist {t} {_unit_de(lim.title_unit)} lang, erlaubt sind "
+                    f"{lim.title_max}."
+                )
+            bad = sorted({c for c in title if c in lim.title_forbidden})
+            if bad:
+                shown = " ".join(bad)
+                out.append(f"{label}: der Titel darf diese Zeichen nicht enthalten: {shown}")
+        if lim.hashtags_max is not None and len(text.hashtags) > lim.hashtags_max:
+            out.append(
+                f"{label}: {len(text.hashtags)} Hashtags, erlaubt sind {lim.hashtags_max}."
+            )
+        for tag in hashtag_problems(text.hashtags):
+            out.append(
+                f"{label}: der Hashtag {tag} würde an einem Sonderzeichen abgeschnitten "
+                "(nur Buchstaben, Ziffern und _ verwenden)."
+            )
+        out.extend(self._check_text(text))
+        return out
+
+    def _check_text(self, text: PostText) -> list[str]:
+        return []
+
+    # --- network steps ----------------------------------------------------------------------
+    def check_credentials(self) -> None:
+        """A cheap authenticated call; raises CredentialsExpired (after a refresh attempt)."""
+        self._call("check_credentials", self._check_credentials)
+
+    def upload(self, ctx: PostContext) -> None:
+        self._call("upload", self._upload, ctx)
+
+    def poll(self, ctx: PostContext) -> Processing:
+        return self._call("poll", self._poll, ctx)
+
+    def publish(self, ctx: PostContext) -> Published:
+        return self._call("publish", self._publish, ctx)
+
+    def find_published(self, ctx: PostContext) -> Published | None:
+        return self._call("find_published", self._find_published, ctx)
+
+    def finish(self, ctx: PostContext) -> None:
+        self._call("finish", self._finish, ctx)
+
+    def _call(self, step: str, fn: Callable[..., Any], *args: Any) -> Any:
+        started = time.monotonic()
+        log.debug("%s.%s start", self.SPEC.name, step)
+        try:
+            result = fn(*args)
+        except PlatformError:
+            raise
+        except requests.RequestException as exc:  # an adapter forgot to translate one
+            raise ConnectionLost(self.SPEC.name, f"{step}: {type(exc).__name__}") from exc
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ProtocolError(self.SPEC.name, f"{step}: {type(exc).__name__}: {exc}") from exc
+        log.debug("%s.%s done in %.2fs", self.SPEC.name, step, time.monotonic() - started)
+        return result
+
+    @abstractmethod
+    def _check_credentials(self) -> None: ...
+
+    @abstractmethod
+    def _upload(self, ctx: PostContext) -> None: ...
+
+    @abstractmethod
+    def _poll(self, ctx: PostContext) -> Processing: ...
+
+    @abstractmethod
+    def _publish(self, ctx: PostContext) -> Published: ...
+
+    @abstractmethod
+    def _find_published(self, ctx: PostContext) -> Published | None: ...
+
+    def _finish(self, ctx: PostContext) -> None:
+        return None
+
+
+def _unit_de(unit: Any) -> str:
+    return "Bytes" if str(unit) == "bytes" else "Zeichen"

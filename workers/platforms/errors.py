@@ -1,0 +1,177 @@
+"""Typed errors raised by platform adapters.
+
+Every error carries the platform name, the platform's own code and message (kept for staff) and
+a plain German explanation (``message_de``). The orchestrator decides what to do from the class:
+
+    PlatformError
+    ├── TransientError            retry later, same step; nothing was lost
+    │   ├── RateLimited           retry after ``retry_after`` seconds (429 or a platform code)
+    │   ├── PlatformUnavailable   5xx, maintenance
+    │   └── ConnectionLost        reset, timeout, truncated answer; ``outcome_unknown`` is True
+    │                             when the request may have reached the platform
+    └── PermanentError            do not retry; the post waits for staff
+        ├── CredentialsExpired    token expired or revoked and could not be refreshed
+        │                         -> needs_attention
+        ├── QuotaExhausted        the account's quota is used up until ``reset_at``
+        │                         -> needs_attention (or wait, the scheduler decides)
+        ├── RejectedByPlatform    the platform said no to this media or text -> failed
+        └── ProcessingFailed      the platform accepted the upload but its processing ended in
+                                  ERROR -> failed
+
+``ProtocolError`` (a subclass of ``PermanentError``) means *we* have a bug or the platform changed
+its protocol: an answer we could not understand. Staff see "technischer Fehler", not "the platform
+said no".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class PlatformError(Exception):
+    """Base of every adapter error."""
+
+    #: a stable, short code for logs, metrics and the dashboard
+    kind: str = "platform_error"
+
+    def __init__(
+        self,
+        platform: str,
+        detail: str = "",
+        *,
+        code: str | int | None = None,
+        status: int | None = None,
+        message_de: str | None = None,
+    ) -> None:
+        self.platform = platform
+        self.detail = detail
+        self.code = code
+        self.status = status
+        self.message_de = message_de or self._default_message_de()
+        parts = [f"{platform}: {self.kind}"]
+        if status is not None:
+            parts.append(f"HTTP {status}")
+        if code is not None:
+            parts.append(f"code {code}")
+        if detail:
+            parts.append(detail)
+        super().__init__(" | ".join(parts))
+
+    def _default_message_de(self) -> str:
+        return f"{self.platform}: unbekannter Fehler der Plattform."
+
+    def as_record(self) -> dict[str, object]:
+        """A JSON-safe summary to store on the post (never contains tokens)."""
+        return {
+            "kind": self.kind,
+            "platform": self.platform,
+            "status": self.status,
+            "code": None if self.code is None else str(self.code),
+            "detail": self.detail[:2000],
+            "message_de": self.message_de,
+        }
+
+
+class TransientError(PlatformError):
+    kind = "transient"
+
+    def _default_message_de(self) -> str:
+        return (
+            f"{self.platform} ist gerade nicht erreichbar oder überlastet. "
+            "wtg versucht es automatisch erneut."
+        )
+
+
+class RateLimited(TransientError):
+    kind = "rate_limited"
+
+    def __init__(
+        self, platform: str, detail: str = "", *, retry_after: float, **kw: object
+    ) -> None:
+        self.retry_after = max(0.0, float(retry_after))
+        super().__init__(platform, detail, **kw)  # type: ignore[arg-type]
+
+    def _default_message_de(self) -> str:
+        return (
+            f"{self.platform} begrenzt gerade die Zahl der Anfragen. wtg wartet "
+            f"{int(self.retry_after)} Sekunden und versucht es dann erneut."
+        )
+
+
+class PlatformUnavailable(TransientError):
+    kind = "unavailable"
+
+
+class ConnectionLost(TransientError):
+    kind = "connection_lost"
+
+    def __init__(
+        self, platform: str, detail: str = "", *, outcome_unknown: bool = True, **kw: object
+    ) -> None:
+        self.outcome_unknown = outcome_unknown
+        super().__init__(platform, detail, **kw)  # type: ignore[arg-type]
+
+    def _default_message_de(self) -> str:
+        return (
+            f"Die Verbindung zu {self.platform} ist abgebrochen. wtg prüft, was angekommen ist, "
+            "und setzt fort."
+        )
+
+
+class PermanentError(PlatformError):
+    kind = "permanent"
+
+
+class CredentialsExpired(PermanentError):
+    kind = "credentials_expired"
+
+    def _default_message_de(self) -> str:
+        return (
+            f"Der Zugang zu {self.platform} ist abgelaufen oder wurde widerrufen. Bitte das "
+            "Zugangstoken des Kontos erneuern (siehe README, Abschnitt Konten verbinden); "
+            "der Beitrag wartet so lange."
+        )
+
+
+class QuotaExhausted(PermanentError):
+    kind = "quota_exhausted"
+
+    def __init__(
+        self, platform: str, detail: str = "", *, reset_at: datetime | None = None, **kw: object
+    ) -> None:
+        self.reset_at = reset_at
+        super().__init__(platform, detail, **kw)  # type: ignore[arg-type]
+
+    def _default_message_de(self) -> str:
+        when = f" bis {self.reset_at:%d.%m.%Y %H:%M}" if self.reset_at else ""
+        return f"Das Kontingent von {self.platform} ist{when} aufgebraucht. Der Beitrag wartet."
+
+
+class RejectedByPlatform(PermanentError):
+    kind = "rejected"
+
+    def _default_message_de(self) -> str:
+        return (
+            f"{self.platform} hat den Beitrag abgelehnt ({self.detail or 'ohne Begründung'}). "
+            "Bitte Video oder Text prüfen."
+        )
+
+
+class ProcessingFailed(PermanentError):
+    kind = "processing_failed"
+
+    def _default_message_de(self) -> str:
+        return (
+            f"{self.platform} konnte das hochgeladene Video nicht verarbeiten "
+            f"({self.detail or 'ohne Begründung'}). Bitte die Videodatei prüfen."
+        )
+
+
+class ProtocolError(PermanentError):
+    kind = "protocol_error"
+
+    def _default_message_de(self) -> str:
+        return (
+            f"Technischer Fehler: die Antwort von {self.platform} war unerwartet. "
+            "Bitte die Technik informieren."
+        )
