@@ -1,0 +1,271 @@
+"""A strict local protocol server: the base every platform sandbox builds on.
+
+Each platform module subclasses :class:`Sandbox`, declares its routes with :func:`route` and keeps
+its state (upload sessions, containers, published posts) in memory under ``self.lock``. The base
+adds what every platform needs:
+
+* bearer-token / access-token checks against ``self.tokens`` (tests can expire a token);
+* fault injection: a queue of :class:`Fault` s, each matching a method and path pattern, that
+  answers with a status and body, resets the connection (optionally after reading part of the
+  request body), or delays; faults can be added in-process or over HTTP
+  (``POST /__sandbox/faults``), so a test can break a server used by other processes;
+* introspection: ``GET /__sandbox/state`` returns ``self.snapshot()`` as JSON, the published
+  posts with the sha256 of their bytes, so tests can assert exactly one post with the right bytes.
+
+Servers run on 127.0.0.1 on a free port, in a thread of the process that starts them
+(``start()``/``stop()`` or as a context manager), or as their own process with
+``python -m sandbox serve PLATFORM --port N``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Fault:
+    """One injected misbehaviour, consumed when it fires (``times`` times)."""
+
+    method: str  # "*" or an HTTP method
+    path: str  # a regular expression searched in the request path
+    status: int | None = None  # answer with this status ...
+    body: Any = None  # ... and this JSON body
+    headers: dict[str, str] = field(default_factory=dict)
+    reset: bool = False  # close the connection without an answer
+    read_bytes: int | None = None  # with reset: read this much of the body first
+    after: bool = False  # with reset: handle the request fully, then drop the answer
+    delay: float = 0.0  # seconds to wait before acting
+    times: int = 1
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method in ("*", method)) and re.search(self.path, path) is not None
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+    params: dict[str, str]  # path parameters from the route pattern
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"{}")
+
+    def form(self) -> dict[str, str]:
+        """application/x-www-form-urlencoded body merged over the query string."""
+        out = dict(self.query)
+        ctype = self.headers.get("content-type", "")
+        if "x-www-form-urlencoded" in ctype and self.body:
+            out.update({k: v[-1] for k, v in parse_qs(self.body.decode()).items()})
+        elif "json" in ctype and self.body:
+            data = self.json()
+            if isinstance(data, dict):
+                out.update({k: v for k, v in data.items() if isinstance(v, str | int | float)})
+        return out
+
+    def bearer(self) -> str | None:
+        auth = self.headers.get("authorization", "")
+        return auth[7:] if auth.lower().startswith("bearer ") else None
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: Any = None  # dict/list -> JSON; bytes/str sent as is
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[["Sandbox", Request], Response]
+
+
+def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
+    """Declare a handler for ``method`` and a path pattern with ``{name}`` parameters."""
+
+    def deco(fn: Handler) -> Handler:
+        fn.__sandbox_route__ = (method, pattern)  # type: ignore[attr-defined]
+        return fn
+
+    return deco
+
+
+class Sandbox:
+    """Base of the local protocol servers."""
+
+    platform: ClassVar[str] = "sandbox"
+    #: requests whose body is streamed to the handler instead of read (none by default)
+    _routes: ClassVar[list[tuple[str, re.Pattern[str], Handler]]]
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        routes = []
+        for klass in reversed(cls.__mro__):
+            for value in vars(klass).values():
+                spec = getattr(value, "__sandbox_route__", None)
+                if spec:
+                    method, pattern = spec
+                    regex = re.compile(
+                        "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "/?$"
+                    )
+                    routes.append((method, regex, value))
+        cls._routes = routes
+
+    def __init__(self, *, port: int = 0, max_body: int = 256 * 1024 * 1024) -> None:
+        self.lock = threading.RLock()
+        self.faults: list[Fault] = []
+        self.requests_seen: list[tuple[str, str]] = []
+        self.max_body = max_body
+        self._port = port
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "server not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> Sandbox:
+        sandbox = self
+
+        class _H(_RequestHandler):
+            owner = sandbox
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), _H)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"sandbox-{self.platform}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- faults and state -----------------------------------------------------------------
+    def inject(self, fault: Fault) -> None:
+        with self.lock:
+            self.faults.append(fault)
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for f in self.faults:
+                if f.matches(method, path):
+                    f.times -= 1
+                    if f.times <= 0:
+                        self.faults.remove(f)
+                    return f
+        return None
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-safe state for tests; subclasses extend it (``published`` at least)."""
+        return {"platform": self.platform, "published": []}
+
+    def handle_control(self, req: Request) -> Response | None:
+        if req.path == "/__sandbox/state" and req.method == "GET":
+            with self.lock:
+                return Response(200, self.snapshot())
+        if req.path == "/__sandbox/faults" and req.method == "POST":
+            data = req.json()
+            for item in data if isinstance(data, list) else [data]:
+                self.inject(Fault(**item))
+            return Response(204)
+        return None
+
+    def dispatch(self, req: Request) -> Response:
+        for method, regex, handler in self._routes:
+            if method != req.method:
+                continue
+            m = regex.match(req.path)
+            if m:
+                req.params = m.groupdict()
+                return handler(self, req)
+        return Response(404, {"error": f"no route {req.method} {req.path}"})
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    owner: ClassVar[Sandbox]
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        return None
+
+    def _handle(self) -> None:
+        sb = self.owner
+        split = urlsplit(self.path)
+        path = split.path
+        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        with sb.lock:
+            sb.requests_seen.append((self.command, path))
+        fault = None if path.startswith("/__sandbox/") else sb._take_fault(self.command, path)
+        length = int(headers.get("content-length") or 0)
+        if length > sb.max_body:
+            self._send(Response(413, {"error": "request entity too large"}))
+            return
+        if fault and fault.delay:
+            time.sleep(fault.delay)
+        if fault and fault.reset and not fault.after:
+            if fault.read_bytes:
+                self.rfile.read(min(fault.read_bytes, length))
+            self._reset()
+            return
+        body = self.rfile.read(length) if length else b""
+        req = Request(self.command, path, query, headers, body, {})
+        if fault and fault.status is not None:
+            self._send(Response(fault.status, fault.body, dict(fault.headers)))
+            return
+        resp = sb.handle_control(req) or sb.dispatch(req)
+        if fault and fault.reset and fault.after:
+            self._reset()
+            return
+        self._send(resp)
+
+    def _reset(self) -> None:
+        try:
+            self.connection.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+            )
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.close_connection = True
+
+    def _send(self, resp: Response) -> None:
+        if isinstance(resp.body, dict | list):
+            payload = json.dumps(resp.body).encode()
+            resp.headers.setdefault("Content-Type", "application/json")
+        elif isinstance(resp.body, str):
+            payload = resp.body.encode()
+            resp.headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+        else:
+            payload = resp.body or b""
+        self.send_response(resp.status)
+        for k, v in resp.headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
