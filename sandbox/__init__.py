@@ -1,0 +1,37 @@
+"""Local servers that speak each platform's documented protocol (tests and ``make demo``).
+
+Convention: ``sandbox/<platform>.py`` defines one ``Sandbox`` subclass whose ``platform`` equals
+the adapter's ``SPEC.name`` and which has ``account(name) -> (Account, secrets dict)``, returning
+an account pointed at this server with credentials it accepts.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .base import Fault, Request, Response, Sandbox, route
+
+SANDBOX_MODULES = ("facebook", "instagram", "youtube", "mastodon", "tiktok")
+
+__all__ = ["SANDBOX_MODULES", "Fault", "Request", "Response", "Sandbox", "route", "sandboxes"]
+
+
+def sandboxes() -> dict[str, type[Sandbox]]:
+    """Platform name -> sandbox class, for every sandbox module present."""
+    out: dict[str, type[Sandbox]] = {}
+    for name in SANDBOX_MODULES:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            continue
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Sandbox)
+                and value is not Sandbox
+                and value.__module__ == module.__name__
+            ):
+                out[value.platform] = value
+    return out

@@ -90,6 +90,14 @@ class Credentials(Protocol):
         """Persist rotated secrets (a refreshed token) to the account's secret file."""
 
 
+class QuotaLedger(Protocol):
+    """Per-account usage of a daily quota (YouTube units), kept in the database."""
+
+    def remaining(self) -> int: ...
+
+    def spend(self, units: int, what: str) -> None: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class Account:
     """One configured account (from settings; secrets behind ``credentials``)."""
@@ -128,6 +136,8 @@ class PostContext:
     thumbnail: Path | None = None
     scheduled_at: datetime | None = None  # native scheduling: publish at this (aware) time
     progress: Callable[[int, int], None] | None = None  # (bytes sent, total)
+    quota: QuotaLedger | None = None  # where the platform has a unit quota (YouTube)
+    playlist_id: str | None = None  # YouTube: the season's playlist, if configured
 
 
 class ProcessingState(StrEnum):
