@@ -58,6 +58,8 @@ class Request:
     headers: dict[str, str]  # lower-cased names
     body: bytes
     params: dict[str, str]  # path parameters from the route pattern
+    #: for ``@route(..., stream=True)``: the unread body (``body`` is then empty)
+    stream: BodyStream | None = None
 
     def json(self) -> Any:
         return json.loads(self.body or b"{}")
@@ -89,14 +91,47 @@ class Response:
 Handler = Callable[["Sandbox", Request], Response]
 
 
-def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
-    """Declare a handler for ``method`` and a path pattern with ``{name}`` parameters."""
+def route(method: str, pattern: str, *, stream: bool = False) -> Callable[[Handler], Handler]:
+    """Declare a handler for ``method`` and a path pattern with ``{name}`` parameters.
+
+    ``stream=True``: the body is not read into memory (and ``max_body`` does not apply); the
+    handler reads ``req.stream`` in pieces (upload chunks of any size). What it leaves unread is
+    drained after it returns.
+    """
 
     def deco(fn: Handler) -> Handler:
-        fn.__sandbox_route__ = (method, pattern)  # type: ignore[attr-defined]
+        fn.__sandbox_route__ = (method, pattern, stream)  # type: ignore[attr-defined]
         return fn
 
     return deco
+
+
+class BodyStream:
+    """A request body read in pieces from the socket, never more than ``length`` bytes."""
+
+    def __init__(self, rfile: Any, length: int) -> None:
+        self._rfile = rfile
+        self.length = length
+        self.consumed = 0
+
+    @property
+    def remaining(self) -> int:
+        return self.length - self.consumed
+
+    def read(self, n: int = 1 << 20) -> bytes:
+        """Up to ``n`` bytes; ``b""`` at the end of the body or when the client went away."""
+        n = min(n, self.remaining)
+        if n <= 0:
+            return b""
+        data = self._rfile.read(n)
+        self.consumed += len(data)
+        if not data:  # connection closed early: nothing more will come
+            self.consumed = self.length
+        return data
+
+    def drain(self) -> None:
+        while self.read():
+            pass
 
 
 class Sandbox:
@@ -105,20 +140,25 @@ class Sandbox:
     platform: ClassVar[str] = "sandbox"
     #: requests whose body is streamed to the handler instead of read (none by default)
     _routes: ClassVar[list[tuple[str, re.Pattern[str], Handler]]]
+    _stream_routes: ClassVar[list[tuple[str, re.Pattern[str]]]] = []
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
         routes = []
+        streamed = []
         for klass in reversed(cls.__mro__):
             for value in vars(klass).values():
                 spec = getattr(value, "__sandbox_route__", None)
                 if spec:
-                    method, pattern = spec
+                    method, pattern = spec[:2]
                     regex = re.compile(
                         "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "/?$"
                     )
                     routes.append((method, regex, value))
+                    if len(spec) > 2 and spec[2]:
+                        streamed.append((method, regex))
         cls._routes = routes
+        cls._stream_routes = streamed
 
     def __init__(self, *, port: int = 0, max_body: int = 256 * 1024 * 1024) -> None:
         self.lock = threading.RLock()
@@ -192,6 +232,10 @@ class Sandbox:
             return Response(204)
         return None
 
+    def streams_body(self, method: str, path: str) -> bool:
+        """Whether the route for this request reads its body itself (``stream=True``)."""
+        return any(m == method and rx.match(path) for m, rx in self._stream_routes)
+
     def dispatch(self, req: Request) -> Response:
         for method, regex, handler in self._routes:
             if method != req.method:
@@ -220,6 +264,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             sb.requests_seen.append((self.command, path))
         fault = None if path.startswith("/__sandbox/") else sb._take_fault(self.command, path)
         length = int(headers.get("content-length") or 0)
+        if sb.streams_body(self.command, path):
+            self._handle_streamed(sb, fault, path, query, headers, length)
+            return
         if length > sb.max_body:
             self._send(Response(413, {"error": "request entity too large"}))
             return
@@ -236,6 +283,38 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._send(Response(fault.status, fault.body, dict(fault.headers)))
             return
         resp = sb.handle_control(req) or sb.dispatch(req)
+        if fault and fault.reset and fault.after:
+            self._reset()
+            return
+        self._send(resp)
+
+    def _handle_streamed(
+        self,
+        sb: Sandbox,
+        fault: Fault | None,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        length: int,
+    ) -> None:
+        """Like ``_handle`` but the handler reads the body from the socket in pieces."""
+        if fault and fault.delay:
+            time.sleep(fault.delay)
+        stream = BodyStream(self.rfile, length)
+        if fault and fault.reset and not fault.after:
+            if fault.read_bytes:
+                while stream.consumed < min(fault.read_bytes, length):
+                    if not stream.read(min(1 << 16, fault.read_bytes - stream.consumed)):
+                        break
+            self._reset()
+            return
+        if fault and fault.status is not None:
+            stream.drain()
+            self._send(Response(fault.status, fault.body, dict(fault.headers)))
+            return
+        req = Request(self.command, path, query, headers, b"", {}, stream)
+        resp = sb.dispatch(req)
+        stream.drain()
         if fault and fault.reset and fault.after:
             self._reset()
             return
