@@ -115,6 +115,7 @@ class MediaFile:
     size: int
     sha256: str
     mime: str = "video/mp4"
+    duration: float | None = None  # seconds, when known (TikTok refuses over its maximum)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,7 +200,7 @@ class Platform(ABC):
     # --- checks at queue time (pure, no network) -------------------------------------------
     def check_text(self, text: PostText) -> list[str]:
         """Problems with ``text`` for this platform, as German sentences (empty: fine)."""
-        lim = self.SPEC.text
+        lim = self.text_limits()
         label = self.SPEC.label
         out: list[str] = []
         n = measure(text.body, lim.body_unit, url_weight=lim.url_weight)
@@ -236,6 +237,11 @@ class Platform(ABC):
 
     def _check_text(self, text: PostText) -> list[str]:
         return []
+
+    def text_limits(self) -> TextLimits:
+        """The limits this account's text is measured against (``SPEC.text`` unless the
+        instance configures its own, e.g. a Mastodon server's ``max_characters``)."""
+        return self.SPEC.text
 
     # --- network steps ----------------------------------------------------------------------
     def check_credentials(self) -> None:
