@@ -1,0 +1,112 @@
+"""Filter-graph pieces (pure) and the one escaping helper for values inside filter graphs.
+
+ffmpeg parses a filter graph twice: each filter's option string (``key=value:key=value``, where
+``\\``, ``'`` and ``:`` are special) and then the graph (``[]``, ``,``, ``;``, ``'`` and ``\\``
+are special). ``escape_value`` escapes for both levels, so paths and staff-written text (titles
+with colons, apostrophes, commas, umlauts) reach the filter unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from workers.media.profiles import FitMode, FitOptions, Profile
+
+ASPECT_TOLERANCE = 0.01  # within 1 %: scale, do not crop or pad
+BLUR_DOWNSCALE = 8  # the blurred background is computed at 1/8 size (cheap), then scaled up
+
+
+def escape_value(value: str | Path) -> str:
+    """Escape one option value for use inside a ``-filter_complex`` graph."""
+    text = str(value)
+    for char in ("\\", "'", ":"):  # level 1: the filter's own option parser
+        text = text.replace(char, "\\" + char)
+    for char in ("\\", "'", "[", "]", ",", ";"):  # level 2: the graph parser
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _even(x: float) -> int:
+    return max(2, int(round(x / 2)) * 2)
+
+
+@dataclass(frozen=True)
+class CropBox:
+    w: int
+    h: int
+    x: int
+    y: int
+
+
+def crop_box(src_w: int, src_h: int, aspect: float, fx: float, fy: float) -> CropBox:
+    """The largest box of ``aspect`` inside the source, centred on the focal point (clamped)."""
+    if src_w / src_h > aspect:
+        h = src_h - src_h % 2
+        w = min(src_w - src_w % 2, _even(h * aspect))
+    else:
+        w = src_w - src_w % 2
+        h = min(src_h - src_h % 2, _even(w / aspect))
+    x = min(max(0, round(fx * src_w - w / 2)), src_w - w)
+    y = min(max(0, round(fy * src_h - h / 2)), src_h - h)
+    return CropBox(w, h, x, y)
+
+
+def fit_filters(
+    src_w: int, src_h: int, profile: Profile, fit: FitOptions, inp: str, out: str
+) -> list[str]:
+    """Chains that turn the (rotated, square-pixel) source ``[inp]`` into the profile frame."""
+    w, h = profile.width, profile.height
+    same_shape = abs((src_w / src_h) / profile.aspect - 1) <= ASPECT_TOLERANCE
+    if same_shape:
+        return [f"[{inp}]scale={w}:{h},setsar=1[{out}]"]
+    if fit.mode is FitMode.CROP:
+        box = crop_box(src_w, src_h, profile.aspect, fit.focal_x, fit.focal_y)
+        return [f"[{inp}]crop={box.w}:{box.h}:{box.x}:{box.y},scale={w}:{h},setsar=1[{out}]"]
+    # PAD: the whole picture over a blurred, zoomed copy of itself.
+    scale = min(w / src_w, h / src_h)
+    fg_w, fg_h = min(w, _even(src_w * scale)), min(h, _even(src_h * scale))
+    box = crop_box(src_w, src_h, profile.aspect, 0.5, 0.5)
+    bw, bh = _even(w / BLUR_DOWNSCALE), _even(h / BLUR_DOWNSCALE)
+    radius = max(2, min(bw, bh) // 8)
+    return [
+        f"[{inp}]split=2[{out}_bg0][{out}_fg0]",
+        f"[{out}_bg0]crop={box.w}:{box.h}:{box.x}:{box.y},scale={bw}:{bh},"
+        f"boxblur={radius}:2,scale={w}:{h},setsar=1[{out}_bg]",
+        f"[{out}_fg0]scale={fg_w}:{fg_h},setsar=1[{out}_fg]",
+        f"[{out}_bg][{out}_fg]overlay=({w}-{fg_w})/2:({h}-{fg_h})/2:format=auto[{out}]",
+    ]
+
+
+def subtitles_filter(ass_path: Path, fonts_dir: Path) -> str:
+    """libass burn-in of a prepared ASS file with the bundled fonts only."""
+    return f"subtitles=filename={escape_value(ass_path)}:fontsdir={escape_value(fonts_dir)}"
+
+
+def drawtext_filter(text: str, font_file: Path, *, size: int, y: str = "h-th-h/12") -> str:
+    """A centred title line in a translucent box (no ``%`` expansion: text is literal)."""
+    return (
+        f"drawtext=fontfile={escape_value(font_file)}:text={escape_value(text)}:expansion=none:"
+        f"fontsize={size}:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw={max(4, size // 3)}:"
+        f"x=(w-tw)/2:y={y}"
+    )
+
+
+def loudnorm_filter(profile: Profile, measured: dict[str, float] | None) -> str:
+    """Second loudnorm pass (linear) from first-pass measurements; one-pass if none."""
+    base = f"loudnorm=I={profile.loudness_lufs}:TP={profile.true_peak_db}:LRA={profile.loudness_range}"
+    if not measured:
+        return base
+    return (
+        f"{base}:measured_I={measured['input_i']}:measured_TP={measured['input_tp']}:"
+        f"measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}:"
+        f"offset={measured['target_offset']}:linear=true"
+    )
+
+
+def audio_format(profile: Profile) -> str:
+    layout = "stereo" if profile.audio_channels == 2 else "mono"
+    return (
+        f"aresample={profile.audio_rate},"
+        f"aformat=sample_fmts=fltp:sample_rates={profile.audio_rate}:channel_layouts={layout}"
+    )

@@ -1,0 +1,184 @@
+"""Rendition profiles (read from ``config/media.toml``) and per-episode fitting options.
+
+``load_profiles()`` returns ``{name: Profile}``; a ``Profile`` is frozen and validated on
+construction, so a broken TOML fails at start-up with a clear message, not mid-transcode.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from workers.media.problems import Code, MediaError
+
+
+class CaptionsMode(StrEnum):
+    SIDECAR = "sidecar"
+    BURNED = "burned"
+
+
+class FitMode(StrEnum):
+    CROP = "crop"  # fill the frame, cut around the focal point
+    PAD = "pad"  # show the whole picture over a blurred copy of itself
+
+
+@dataclass(frozen=True, kw_only=True)
+class FitOptions:
+    """How a source of another shape is fitted into a profile's frame (chosen per episode)."""
+
+    mode: FitMode = FitMode.PAD
+    focal_x: float = 0.5  # 0 = left edge, 1 = right edge of the (rotated) source
+    focal_y: float = 0.5
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mode", FitMode(self.mode))
+        for name in ("focal_x", "focal_y"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be within 0..1, got {value}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": str(self.mode), "focal_x": self.focal_x, "focal_y": self.focal_y}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlatformLimits:
+    """What one platform accepts for a video (from PLATFORM-APIS.md)."""
+
+    name: str
+    min_seconds: float = 0.0
+    max_seconds: float = 86400.0
+    max_bytes: int = 2**40
+    min_width: int = 0
+    min_height: int = 0
+    max_kbps: int | None = None
+
+    def accepts_duration(self, seconds: float) -> bool:
+        return self.min_seconds <= seconds <= self.max_seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Profile:
+    """One rendition: frame, encoder settings, loudness, captions mode and target platforms."""
+
+    name: str
+    width: int
+    height: int
+    fps: int = 30
+    h264_profile: str = "high"
+    pix_fmt: str = "yuv420p"
+    preset: str = "veryfast"
+    crf: int = 21
+    maxrate_kbps: int = 8000
+    gop_seconds: float = 2.0
+    audio_bitrate_kbps: int = 128
+    audio_rate: int = 48000
+    audio_channels: int = 2
+    loudness_lufs: float = -14.0
+    true_peak_db: float = -1.0
+    loudness_range: float = 11.0
+    captions: CaptionsMode = CaptionsMode.SIDECAR
+    platforms: tuple[PlatformLimits, ...] = field(default_factory=tuple)
+    card_seconds: float = 1.5
+    thumbnail_width: int = 1280
+    thumbnail_height: int = 720
+    thumbnail_max_bytes: int = 2_000_000
+    subtitle_safe_bottom: float = 0.07
+    subtitle_safe_left: float = 0.05
+    subtitle_safe_right: float = 0.05
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "captions", CaptionsMode(self.captions))
+        if self.width % 2 or self.height % 2 or self.width < 16 or self.height < 16:
+            raise ValueError(f"profile {self.name}: width/height must be even and >= 16")
+        if not 1 <= self.fps <= 120:
+            raise ValueError(f"profile {self.name}: fps out of range")
+        if not 0 <= self.crf <= 51:
+            raise ValueError(f"profile {self.name}: crf out of range")
+        if self.pix_fmt != "yuv420p" or self.h264_profile != "high":
+            raise ValueError(f"profile {self.name}: only H.264 High yuv420p is supported")
+        if self.card_seconds <= 0:
+            raise ValueError(f"profile {self.name}: card_seconds must be positive")
+
+    @property
+    def aspect(self) -> float:
+        return self.width / self.height
+
+    @property
+    def burned(self) -> bool:
+        return self.captions is CaptionsMode.BURNED
+
+    @property
+    def gop_frames(self) -> int:
+        return max(1, round(self.gop_seconds * self.fps))
+
+    @property
+    def max_bytes(self) -> int:
+        return min((p.max_bytes for p in self.platforms), default=2**40)
+
+    def scaled(self, factor: float) -> Profile:
+        """A smaller copy (for tests and quick previews); dimensions stay even."""
+
+        def even(x: float) -> int:
+            return max(16, round(x * factor / 2) * 2)
+
+        return replace(
+            self,
+            width=even(self.width),
+            height=even(self.height),
+            thumbnail_width=even(self.thumbnail_width),
+            thumbnail_height=even(self.thumbnail_height),
+            maxrate_kbps=max(200, round(self.maxrate_kbps * factor * factor)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["captions"] = str(self.captions)
+        data["platforms"] = [p.to_dict() for p in self.platforms]
+        return data
+
+
+def _default_toml() -> bytes:
+    return resources.files("config").joinpath("media.toml").read_bytes()
+
+
+def load_profiles(path: Path | None = None) -> dict[str, Profile]:
+    """Read rendition profiles from ``path`` (default: the packaged ``config/media.toml``)."""
+    raw = Path(path).read_bytes() if path is not None else _default_toml()
+    where = str(path) if path is not None else "config/media.toml"
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+        return _parse(data)
+    except (tomllib.TOMLDecodeError, ValueError, TypeError, KeyError) as exc:
+        raise MediaError(
+            Code.PROFILE_CONFIG,
+            f"Die Profil-Konfiguration {where} ist fehlerhaft: {exc}. "
+            "Bitte die Datei korrigieren (die Videos bleiben unverändert).",
+            detail=repr(exc),
+        ) from exc
+
+
+def _parse(data: dict[str, Any]) -> dict[str, Profile]:
+    defaults = dict(data.get("defaults", {}))
+    limits = {
+        name: PlatformLimits(name=name, **values)
+        for name, values in data.get("platforms", {}).items()
+    }
+    profiles: dict[str, Profile] = {}
+    for name, values in data.get("profiles", {}).items():
+        merged = {**defaults, **values}
+        unknown = [p for p in merged.get("platforms", []) if p not in limits]
+        if unknown:
+            raise ValueError(f"profile {name}: unknown platforms {unknown}")
+        merged["platforms"] = tuple(limits[p] for p in merged.get("platforms", []))
+        profiles[name] = Profile(name=name, **merged)
+    if not profiles:
+        raise ValueError("no [profiles.*] tables")
+    return profiles
