@@ -1,0 +1,18 @@
+"""Settings, secrets and logging. Imports no other wtg code."""
+
+from .loader import SettingsError, credentials_for, load_settings, settings_from_dict
+from .secrets import CredentialStore, InMemoryCredentials, Secret
+from .settings import AccountSettings, NotReadyPolicy, Settings
+
+__all__ = [
+    "AccountSettings",
+    "CredentialStore",
+    "InMemoryCredentials",
+    "NotReadyPolicy",
+    "Secret",
+    "Settings",
+    "SettingsError",
+    "credentials_for",
+    "load_settings",
+    "settings_from_dict",
+]

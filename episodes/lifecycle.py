@@ -1,0 +1,114 @@
+"""The life of a post (one episode on one account), as an explicit state machine. Pure.
+
+    pending -> preparing -> ready -> queued -> uploading -> processing -> publishing -> published
+    (pending/ready) -> cancelled | missed | skipped
+    (queued .. publishing) -> failed | needs_attention        (staff: retry -> queued)
+    publishing -> unconfirmed -> (reconciled with the platform) -> published | publishing
+
+* ``queued``: the scheduler (or a person: publish-now, retry) handed it to a publish worker.
+* ``publishing``: written *before* the irreversible call. A crash or an unknown outcome there
+  leaves ``publishing``/``unconfirmed``; the next worker reconciles with the platform first.
+* ``scheduled``: uploaded ahead; the platform itself publishes at the slot (native scheduling).
+* ``missed``: the slot passed while wtg was down, outside the grace window; waits for a decision.
+
+Every transition is a compare-and-set in the database (``episodes.store``): a worker moves a post
+only from the state it read, so two workers can never both publish the same post.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class PostState(StrEnum):
+    PENDING = "pending"
+    PREPARING = "preparing"
+    READY = "ready"
+    QUEUED = "queued"
+    UPLOADING = "uploading"
+    PROCESSING = "processing"
+    PUBLISHING = "publishing"
+    UNCONFIRMED = "unconfirmed"
+    SCHEDULED = "scheduled"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    NEEDS_ATTENTION = "needs_attention"
+    CANCELLED = "cancelled"
+    MISSED = "missed"
+    SKIPPED = "skipped"
+
+
+S = PostState
+
+#: state -> the states it may move to
+TRANSITIONS: dict[PostState, frozenset[PostState]] = {
+    S.PENDING: frozenset({S.PREPARING, S.READY, S.CANCELLED, S.MISSED, S.SKIPPED}),
+    S.PREPARING: frozenset({S.READY, S.PENDING, S.CANCELLED}),
+    S.READY: frozenset({S.QUEUED, S.PENDING, S.PREPARING, S.CANCELLED, S.MISSED, S.SKIPPED}),
+    S.QUEUED: frozenset(
+        {S.UPLOADING, S.PUBLISHING, S.UNCONFIRMED, S.READY, S.FAILED, S.NEEDS_ATTENTION,
+         S.CANCELLED}
+    ),
+    S.UPLOADING: frozenset(
+        {S.PROCESSING, S.QUEUED, S.FAILED, S.NEEDS_ATTENTION, S.UNCONFIRMED}
+    ),
+    S.PROCESSING: frozenset(
+        {S.PUBLISHING, S.PUBLISHED, S.SCHEDULED, S.QUEUED, S.FAILED, S.NEEDS_ATTENTION}
+    ),
+    S.PUBLISHING: frozenset(
+        {S.PUBLISHED, S.SCHEDULED, S.UNCONFIRMED, S.FAILED, S.NEEDS_ATTENTION}
+    ),
+    S.UNCONFIRMED: frozenset(
+        {S.PUBLISHED, S.SCHEDULED, S.PUBLISHING, S.QUEUED, S.FAILED, S.NEEDS_ATTENTION}
+    ),
+    S.SCHEDULED: frozenset({S.PUBLISHED, S.NEEDS_ATTENTION, S.FAILED}),
+    S.PUBLISHED: frozenset(),
+    S.FAILED: frozenset({S.QUEUED, S.READY, S.PENDING, S.CANCELLED}),
+    S.NEEDS_ATTENTION: frozenset({S.QUEUED, S.READY, S.PENDING, S.CANCELLED}),
+    S.CANCELLED: frozenset({S.PENDING, S.READY}),
+    S.MISSED: frozenset({S.QUEUED, S.READY, S.PENDING, S.SKIPPED, S.CANCELLED}),
+    S.SKIPPED: frozenset({S.PENDING, S.READY, S.CANCELLED}),
+}
+
+#: a worker owns the post in these states (a lease guards them)
+IN_FLIGHT = frozenset({S.QUEUED, S.UPLOADING, S.PROCESSING, S.PUBLISHING, S.UNCONFIRMED})
+#: nothing more will happen without a person
+WAITING_FOR_STAFF = frozenset({S.FAILED, S.NEEDS_ATTENTION, S.MISSED})
+#: the post is out (or the platform will publish it by itself)
+DONE = frozenset({S.PUBLISHED, S.SCHEDULED})
+#: the slot may hand these to a worker
+DUE_FROM = frozenset({S.PENDING, S.PREPARING, S.READY})
+
+LABEL_DE: dict[PostState, str] = {
+    S.PENDING: "wartet",
+    S.PREPARING: "Video wird vorbereitet",
+    S.READY: "bereit",
+    S.QUEUED: "in der Warteschlange",
+    S.UPLOADING: "wird hochgeladen",
+    S.PROCESSING: "wird von der Plattform verarbeitet",
+    S.PUBLISHING: "wird veröffentlicht",
+    S.UNCONFIRMED: "unbestätigt – wird geprüft",
+    S.SCHEDULED: "bei der Plattform eingeplant",
+    S.PUBLISHED: "veröffentlicht",
+    S.FAILED: "fehlgeschlagen",
+    S.NEEDS_ATTENTION: "braucht Aufmerksamkeit",
+    S.CANCELLED: "abgesagt",
+    S.MISSED: "verpasst",
+    S.SKIPPED: "übersprungen",
+}
+
+
+class TransitionNotAllowed(ValueError):
+    def __init__(self, current: PostState, target: PostState) -> None:
+        self.current = current
+        self.target = target
+        super().__init__(f"post state {current} cannot move to {target}")
+
+
+def can_move(current: PostState, target: PostState) -> bool:
+    return target in TRANSITIONS[current]
+
+
+def sources_of(target: PostState) -> frozenset[PostState]:
+    """Every state from which ``target`` may be reached."""
+    return frozenset(s for s, targets in TRANSITIONS.items() if target in targets)

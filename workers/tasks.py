@@ -1,0 +1,70 @@
+"""Thin Celery tasks: ids in, load, one domain call, record the outcome, small JSON out.
+
+Names are explicit and stable (the scheduler and dashboard send them by name, without importing
+this module):
+
+    wtg.media.prepare(episode_id)        probe -> transcode -> verify, on queue ``media``
+    wtg.publish.run(post_id)             drive one post one or more steps, on queue ``publish``;
+                                         re-enqueues itself with a countdown while the platform
+                                         processes (never holds a worker while waiting)
+    wtg.publish.check_account(account)   a cheap authenticated call (pre-flight)
+    wtg.notify.send(notification_id)     deliver one staff notification (apprise)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any
+
+from celery import shared_task
+
+from config.logging import bind
+
+from .runtime import runtime
+
+log = logging.getLogger("wtg.tasks")
+
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@shared_task(name="wtg.media.prepare", bind=True, acks_late=True)
+def prepare_media(self: Any, episode_id: int) -> dict[str, Any]:
+    from .media_jobs import prepare_episode
+
+    with bind(task="wtg.media.prepare", episode=episode_id):
+        return prepare_episode(runtime(), episode_id, task=self)
+
+
+@shared_task(name="wtg.publish.run", bind=True, acks_late=True)
+def publish_run(self: Any, post_id: int) -> dict[str, Any]:
+    from .publishing import run_post
+
+    with bind(task="wtg.publish.run", post=post_id):
+        outcome = run_post(runtime(), post_id, worker_id())
+        if outcome.again is not None:
+            self.app.send_task(
+                "wtg.publish.run", args=[post_id], countdown=outcome.again, queue="publish"
+            )
+        return outcome.to_dict()
+
+
+@shared_task(name="wtg.publish.check_account", acks_late=True)
+def check_account(account: str) -> dict[str, Any]:
+    from .publishing import check_account_credentials
+
+    with bind(task="wtg.publish.check_account", account=account):
+        return check_account_credentials(runtime(), account)
+
+
+@shared_task(name="wtg.notify.send", acks_late=True)
+def notify_send(notification_id: int) -> dict[str, Any]:
+    from .notify import deliver
+
+    with bind(task="wtg.notify.send", notification=notification_id):
+        return deliver(runtime(), notification_id)
