@@ -116,6 +116,8 @@ class MediaFile:
     sha256: str
     mime: str = "video/mp4"
     duration: float | None = None  # seconds, when known (TikTok refuses over its maximum)
+    width: int | None = None  # pixels, when known (Facebook: vertical goes out as a Reel)
+    height: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
