@@ -1,0 +1,1 @@
+"""The composition root: the ``wtg`` command line and the wiring of all rooms."""

@@ -1,0 +1,250 @@
+"""``wtg``: the command line for staff and operators.
+
+    wtg init                     create the database (and var/ folders)
+    wtg season load FILE         load or update the season (idempotent)
+    wtg episode list|show N      the episodes; show previews each account's text
+    wtg status [--json]          episodes x accounts: state, slot, link, last error
+    wtg worker                   run a Celery worker (queues media, publish)
+    wtg scheduler                run the weekly posting job
+    wtg web                      run the staff dashboard
+    wtg demo                     the whole season end to end against local sandboxes
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from config import Settings, SettingsError, load_settings
+
+
+class Ctx:
+    """Lazily loaded settings (so ``--help`` works without any configuration)."""
+
+    def __init__(self, config: Path | None) -> None:
+        self.config = config
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings(config_file=self.config)
+            except SettingsError as exc:
+                raise click.ClickException(str(exc)) from None
+        return self._settings
+
+    def app(self, *, start_broker: bool = False) -> Any:
+        from .wiring import build
+
+        return build(self.settings, start_broker=start_broker)
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config", "-c", type=click.Path(path_type=Path, dir_okay=False),
+    envvar="WTG_CONFIG", help="Einstellungsdatei (Standard: wtg.toml, falls vorhanden).",
+)
+@click.pass_context
+def main(click_ctx: click.Context, config: Path | None) -> None:
+    """wtg plant und veröffentlicht die Videoreihe „Wir tun GUTes“.
+
+    Jede Woche geht eine Folge auf allen Konten des Landkreises online
+    (Facebook, Instagram, YouTube, Mastodon, TikTok) – mit Untertiteln.
+    """
+    click_ctx.obj = Ctx(config)
+
+
+@main.command()
+@pass_ctx
+def init(ctx: Ctx) -> None:
+    """Datenbank anlegen bzw. auf den neuesten Stand bringen."""
+    app = ctx.app()
+    for d in (ctx.settings.media_root, ctx.settings.secrets_dir):
+        d.mkdir(parents=True, exist_ok=True)
+    click.echo(f"Datenbank bereit: {_safe_url(ctx.settings.database_url)}")
+    app.close()
+
+
+# --- season -----------------------------------------------------------------------------------
+@main.group()
+def season() -> None:
+    """Staffel laden und prüfen."""
+
+
+@season.command("load")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--check", is_flag=True, help="Nur prüfen, nichts speichern.")
+@pass_ctx
+def season_load(ctx: Ctx, file: Path, check: bool) -> None:
+    """Staffeldatei FILE laden. Erneutes Laden aktualisiert, verdoppelt nie."""
+    from episodes.season import SeasonError, apply_season, parse_season
+    from episodes.store import sync_accounts
+
+    from .queueing import queue_media_for
+
+    known = {a.name for a in ctx.settings.accounts}
+    try:
+        spec = parse_season(file, known_accounts=known)
+    except SeasonError as exc:
+        raise click.ClickException(str(exc)) from None
+    if check:
+        click.echo(f"{file}: in Ordnung ({len(spec.episodes)} Folgen).")
+        return
+    app = ctx.app()
+    try:
+        with app.db.session() as s:
+            accounts = sync_accounts(s, ctx.settings.accounts)
+            report = apply_season(s, spec, accounts)
+    except SeasonError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Staffel „{spec.name}“ geladen: {len(report.created)} neu, {len(report.updated)} "
+        f"geändert, {len(report.unchanged)} unverändert, {len(report.removed)} entfernt; "
+        f"{report.posts_created} Beiträge angelegt."
+    )
+    queued = queue_media_for(app, report.series_id, send=False)
+    if queued:
+        click.echo(f"{queued} Folge(n) warten auf die Videoaufbereitung (wtg worker).")
+    app.close()
+
+
+# --- episodes ---------------------------------------------------------------------------------
+@main.group()
+def episode() -> None:
+    """Folgen ansehen."""
+
+
+@episode.command("list")
+@pass_ctx
+def episode_list(ctx: Ctx) -> None:
+    """Alle Folgen mit Termin, Videostatus und Freigabe."""
+    from .views import episode_table
+
+    app = ctx.app()
+    episode_table(app)
+    app.close()
+
+
+@episode.command("show")
+@click.argument("number", type=int)
+@pass_ctx
+def episode_show(ctx: Ctx, number: int) -> None:
+    """Eine Folge: Daten und genau der Text, den jedes Konto erhält."""
+    from .views import episode_detail
+
+    app = ctx.app()
+    try:
+        episode_detail(app, number)
+    finally:
+        app.close()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Maschinenlesbar ausgeben.")
+@pass_ctx
+def status(ctx: Ctx, as_json: bool) -> None:
+    """Übersicht: Folgen x Konten mit Zustand, Termin, Link und letztem Fehler."""
+    from .views import status_data, status_table
+
+    app = ctx.app()
+    try:
+        if as_json:
+            click.echo(json.dumps(status_data(app), ensure_ascii=False, indent=2))
+        else:
+            status_table(app)
+    finally:
+        app.close()
+
+
+# --- processes --------------------------------------------------------------------------------
+@main.command()
+@click.option("--queues", "-Q", default="media,publish", show_default=True)
+@click.option("--concurrency", "-c", type=int, default=2, show_default=True)
+@click.option("--name", "-n", default=None, help="Worker name (default: wtg-<queues>@host).")
+@click.option("--pool", default="prefork", show_default=True)
+@pass_ctx
+def worker(ctx: Ctx, queues: str, concurrency: int, name: str | None, pool: str) -> None:
+    """Einen Worker starten (Videoaufbereitung und/oder Veröffentlichen)."""
+    import socket
+
+    app = ctx.app(start_broker=True)
+    node = name or f"wtg-{queues.replace(',', '-')}-{_pid()}@{socket.gethostname()}"
+    argv = ["worker", "-Q", queues, "-c", str(concurrency), "-n", node, "--pool", pool,
+            "--without-gossip", "--without-mingle", "-l", ctx.settings.log_level]
+    app.celery.worker_main(argv)
+
+
+@main.group()
+def broker() -> None:
+    """Den eingebauten Broker verwalten (nur ohne WTG_BROKER_URL)."""
+
+
+@broker.command("start")
+@pass_ctx
+def broker_start(ctx: Ctx) -> None:
+    """Den eingebauten Broker starten (läuft im Hintergrund weiter)."""
+    from .wiring import embedded_broker
+
+    click.echo(embedded_broker(ctx.settings).start())
+
+
+@broker.command("stop")
+@pass_ctx
+def broker_stop(ctx: Ctx) -> None:
+    """Den eingebauten Broker beenden."""
+    import os
+    import signal
+
+    pidfile = ctx.settings.var_dir / "broker" / "broker.pid"
+    if not pidfile.is_file():
+        click.echo("Kein eingebauter Broker bekannt.")
+        return
+    try:
+        os.kill(int(pidfile.read_text()), signal.SIGTERM)
+        click.echo("Broker beendet.")
+    except ProcessLookupError:
+        click.echo("Broker lief nicht mehr.")
+    pidfile.unlink(missing_ok=True)
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def _register_optional() -> None:
+    """Commands that live in their own modules (scheduler, dashboard, demo)."""
+    import importlib
+
+    for module in ("wtg.cli_schedule", "wtg.cli_dashboard", "wtg.demo"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        for cmd in getattr(mod, "COMMANDS", ()):
+            main.add_command(cmd)
+
+
+_register_optional()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
