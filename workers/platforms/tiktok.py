@@ -1,0 +1,403 @@
+"""TikTok Content Posting API, Direct Post with ``FILE_UPLOAD``.
+
+Protocol (developers.tiktok.com: content-posting-api-reference-direct-post, media-transfer-guide,
+get-video-status, query-creator-info, oauth refresh):
+
+    POST /v2/post/publish/creator_info/query/   privacy options, max duration, username
+    POST /v2/post/publish/video/init/           post_info + source_info -> publish_id, upload_url
+    PUT  {upload_url}                           one chunk, ``Content-Range``, in order; 206 / 201
+    POST /v2/post/publish/status/fetch/         PROCESSING_UPLOAD ... PUBLISH_COMPLETE | FAILED
+    POST /v2/oauth/token/                       refresh; the refresh token ROTATES
+
+``init`` commits to a post: once the bytes arrive TikTok publishes by itself. So ``upload``
+records ``publish_id`` and ``upload_url`` before the first chunk and never calls ``init`` again
+while a ``publish_id`` is recorded; it resumes from the bytes TikTok reports
+(``uploaded_bytes``) or the recorded chunk count. (An ``init`` whose answer was lost may be sent
+again: a publish id that never receives bytes cannot become a post.) ``publish`` only confirms.
+
+Chunk rules (media transfer guide): ``total_chunk_count = floor(video_size / chunk_size)``; each
+chunk 5–64 MB except the last, which takes the remainder (up to 128 MB); videos under 5 MB in one
+chunk; at most 1000 chunks; sequential. :func:`plan_chunks` implements them.
+
+Account options: ``audited`` (default false: an unaudited app may only post ``SELF_ONLY``),
+``privacy_level`` (default ``PUBLIC_TO_EVERYONE``; used when audited and only if creator info
+offers it), ``chunk_size`` (default 10 000 000 bytes; real TikTok needs 5–64 MB, smaller only
+against the sandbox), ``poll_interval`` (default 10 s), ``web_base`` (default
+``https://www.tiktok.com``, for post links).
+
+Secrets: ``access_token``, ``refresh_token``, ``client_key``, ``client_secret``. After a refresh
+both new tokens are persisted with one ``credentials.update`` before the new access token is used.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from episodes.captions import PostText, TextLimits
+
+from .base import (
+    Orientation,
+    Platform,
+    PlatformSpec,
+    PostContext,
+    Processing,
+    ProcessingState,
+    Published,
+    VideoSpec,
+    register,
+)
+from .errors import (
+    CredentialsExpired,
+    PermanentError,
+    PlatformError,
+    PlatformUnavailable,
+    ProcessingFailed,
+    ProtocolError,
+    QuotaExhausted,
+    RateLimited,
+    RejectedByPlatform,
+)
+from .http import PlatformHTTP, read_chunks, retry_after_seconds
+
+NAME = "tiktok"
+DEFAULT_CHUNK = 10_000_000  # 5–64 MB under either reading of "MB"
+MAX_CHUNK = 64_000_000
+MAX_CHUNKS = 1000
+TITLE_MAX = 2200  # UTF-16 code units
+PUBLIC = "PUBLIC_TO_EVERYONE"
+PRIVATE = "SELF_ONLY"
+_REFRESH_LOCK = threading.Lock()
+_AUTH_CODES = {"access_token_invalid", "scope_not_authorized", "scope_permission_missed",
+               "invalid_grant", "invalid_client", "unauthorized_client"}
+_REASONS_DE = {
+    "spam_risk_user_banned_from_posting": "das TikTok-Konto darf derzeit nichts veröffentlichen",
+    "unaudited_client_can_only_post_to_private_accounts":
+        "die wtg-App ist von TikTok noch nicht geprüft und darf nur privat (SELF_ONLY) an ein "
+        "privates Konto posten; bitte Kontoeinstellung 'audited' prüfen",
+    "privacy_level_option_mismatch":
+        "die gewählte Sichtbarkeit bietet dieses TikTok-Konto nicht an",
+    "url_ownership_unverified": "die Domain der Video-Adresse ist bei TikTok nicht verifiziert",
+    "invalid_file_upload": "TikTok hat die Videodatei oder einen Teil davon nicht angenommen",
+}
+
+
+class UploadExpired(PermanentError):
+    """The upload URL expired (or TikTok gave up) before all bytes arrived. No second post is
+    started automatically: staff decide (needs attention)."""
+
+    kind = "upload_expired"
+
+    def _default_message_de(self) -> str:
+        return (
+            "TikTok: die Upload-Adresse ist abgelaufen, bevor das Video vollständig übertragen "
+            "war. wtg legt nicht von selbst einen zweiten Beitrag an. Bitte in TikTok prüfen, "
+            "dass kein Beitrag entstanden ist, und den Beitrag in wtg neu freigeben."
+        )
+
+
+def classify(status: int, body: Any, headers: Mapping[str, str]) -> PlatformError | None:
+    """TikTok's answer as a typed error (None when fine). Pure; tested from a table."""
+    code, message = _error(body)
+    if status < 400 and code in ("", "ok"):
+        return None
+    detail = message or code or f"HTTP {status}"
+    kw: dict[str, Any] = {"status": status, "code": code or None}
+    if code in _AUTH_CODES or (status == 401 and not code):
+        return CredentialsExpired(NAME, detail, **kw)
+    if code == "rate_limit_exceeded" or status == 429:
+        wait = retry_after_seconds(headers)
+        return RateLimited(NAME, detail, retry_after=60.0 if wait is None else wait, **kw)
+    if code in ("spam_risk_too_many_posts", "reached_active_user_cap"):
+        return QuotaExhausted(
+            NAME, detail, **kw,
+            message_de="TikTok: das tägliche Beitragslimit dieses Kontos ist erreicht. Der "
+                       "Beitrag wartet und wird später erneut versucht.",
+        )
+    if code == "internal_error" or status >= 500:
+        return PlatformUnavailable(NAME, detail, **kw)
+    if code == "invalid_params":
+        return ProtocolError(NAME, detail, **kw)
+    reason = _REASONS_DE.get(code, detail)
+    return RejectedByPlatform(
+        NAME, detail, **kw,
+        message_de=f"TikTok hat den Beitrag abgelehnt: {reason}. Der Beitrag wartet auf Prüfung.",
+    )
+
+
+def _error(body: Any) -> tuple[str, str]:
+    if not isinstance(body, dict):
+        return "", str(body or "")[:300]
+    err = body.get("error")
+    if isinstance(err, dict):
+        return str(err.get("code") or ""), str(err.get("message") or "")
+    if isinstance(err, str):  # the OAuth endpoint: {"error": "invalid_grant", ...}
+        return err, str(body.get("error_description") or "")
+    return "", ""
+
+
+def plan_chunks(video_size: int, chunk_size: int = DEFAULT_CHUNK) -> tuple[int, int]:
+    """``(chunk_size, total_chunk_count)`` for a video, per the media transfer guide."""
+    if video_size <= 0:
+        raise ValueError("empty video")
+    if video_size <= chunk_size:
+        return video_size, 1
+    while video_size // chunk_size > MAX_CHUNKS:
+        chunk_size *= 2
+    return chunk_size, video_size // chunk_size
+
+
+def chunk_range(index: int, video_size: int, chunk_size: int, count: int) -> tuple[int, int]:
+    """Byte range ``[start, end)`` of chunk ``index``; the last one takes the remainder."""
+    start = index * chunk_size
+    return start, (video_size if index == count - 1 else start + chunk_size)
+
+
+class _FileSlice:
+    """Bytes ``[start, end)`` of a file, streamed in blocks (requests sends it with its length)."""
+
+    def __init__(self, path: Any, start: int, end: int, block: int = 1024 * 1024) -> None:
+        self.path, self.start, self.end, self.block = path, start, end, block
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    def __iter__(self) -> Iterator[bytes]:
+        with open(self.path, "rb") as fh:
+            for _offset, data in read_chunks(fh, self.start, self.end, self.block):
+                yield data
+
+
+@register
+class TikTok(Platform):
+    SPEC = PlatformSpec(
+        name=NAME,
+        label="TikTok",
+        text=TextLimits(body_max=TITLE_MAX),
+        video=VideoSpec(
+            orientations=(Orientation.VERTICAL,),
+            max_bytes=4 * 1024**3,
+            min_seconds=3.0,
+            max_seconds=600.0,  # the account's own maximum comes from creator info
+            captions="burned",  # no caption-file API
+        ),
+        chunk_size=DEFAULT_CHUNK,
+        refreshable_tokens=True,
+    )
+
+    def __init__(self, account: Any, credentials: Any) -> None:
+        super().__init__(account, credentials)
+        self.http = PlatformHTTP(NAME, account.api_base, classify)
+
+    def _check_text(self, text: PostText) -> list[str]:
+        units = len(text.body.encode("utf-16-le")) // 2
+        if units > TITLE_MAX and len(text.body) <= TITLE_MAX:
+            return [f"TikTok: der Text ist mit Emojis {units} Zeichen lang (Emojis zählen "
+                    f"doppelt), erlaubt sind {TITLE_MAX}."]
+        return []
+
+    # --- tokens ---------------------------------------------------------------------------
+    def _api(self, path: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST JSON with the access token; on ``access_token_invalid`` refresh once."""
+        for attempt in (1, 2):
+            token = self.credentials.require("access_token")
+            headers = {"Authorization": f"Bearer {token}",
+                       "Content-Type": "application/json; charset=UTF-8"}
+            try:
+                return self.http.json("POST", path, json=dict(payload), headers=headers)
+            except CredentialsExpired as exc:
+                if attempt == 2 or exc.code != "access_token_invalid":
+                    raise
+                self._refresh(stale_access=token)
+        raise AssertionError("unreachable")
+
+    def _refresh(self, *, stale_access: str) -> None:
+        with _REFRESH_LOCK:
+            if self.credentials.get("access_token") != stale_access:
+                return  # refreshed meanwhile by another call
+            old = self.credentials.get("refresh_token")
+            if not old:
+                raise CredentialsExpired(NAME, "no refresh token", code="no_refresh_token")
+            form = {
+                "client_key": self.credentials.require("client_key"),
+                "client_secret": self.credentials.require("client_secret"),
+                "grant_type": "refresh_token",
+                "refresh_token": old,
+            }
+            try:
+                body = self.http.json("POST", "/v2/oauth/token/", data=form)
+            except CredentialsExpired:
+                if self.credentials.get("refresh_token") not in (None, old):
+                    return  # another process rotated first; its tokens are stored now
+                raise
+            access, refresh = str(body["access_token"]), str(body["refresh_token"])
+            # persist BOTH before using either: the old refresh token is dead from now on
+            self.credentials.update({"access_token": access, "refresh_token": refresh})
+
+    # --- hooks ----------------------------------------------------------------------------
+    def _check_credentials(self) -> None:
+        self._api("/v2/post/publish/creator_info/query/", {})
+
+    def _upload(self, ctx: PostContext) -> None:
+        if ctx.remote.get("publish_id"):
+            self._resume(ctx)
+            return
+        creator = self._api("/v2/post/publish/creator_info/query/", {})["data"]
+        privacy = self._privacy(creator)
+        max_seconds = creator.get("max_video_post_duration_sec")
+        if ctx.video.duration and max_seconds and ctx.video.duration > float(max_seconds):
+            raise RejectedByPlatform(
+                NAME, f"duration {ctx.video.duration:.0f}s > {max_seconds}s", code="too_long",
+                message_de=f"TikTok: das Video ist {ctx.video.duration:.0f} Sekunden lang, dieses "
+                           f"Konto erlaubt höchstens {max_seconds} Sekunden.",
+            )
+        size = ctx.video.size
+        chunk_size, count = plan_chunks(size, self._chunk_option())
+        payload = {
+            "post_info": {
+                "title": ctx.text.body,
+                "privacy_level": privacy,
+                "disable_comment": bool(creator.get("comment_disabled", False)),
+                "disable_duet": bool(creator.get("duet_disabled", False)),
+                "disable_stitch": bool(creator.get("stitch_disabled", False)),
+                "video_cover_timestamp_ms": 1000,
+            },
+            "source_info": {"source": "FILE_UPLOAD", "video_size": size,
+                            "chunk_size": chunk_size, "total_chunk_count": count},
+        }
+        data = self._api("/v2/post/publish/video/init/", payload)["data"]
+        ctx.record({
+            "publish_id": str(data["publish_id"]), "upload_url": str(data["upload_url"]),
+            "chunk_size": chunk_size, "total_chunk_count": count, "video_size": size,
+            "privacy_level": privacy, "username": str(creator.get("creator_username") or ""),
+            "chunks_done": 0,
+        })
+        self._send_chunks(ctx, str(data["upload_url"]), chunk_size, count, 0)
+
+    def _resume(self, ctx: PostContext) -> None:
+        r = ctx.remote
+        if r.get("upload_done"):
+            return
+        chunk_size, count, size = (int(r["chunk_size"]), int(r["total_chunk_count"]),
+                                   int(r["video_size"]))
+        if size != ctx.video.size:
+            raise ProtocolError(NAME, f"recorded size {size} != file size {ctx.video.size}")
+        status = self._status(str(r["publish_id"]))
+        uploaded = status.get("uploaded_bytes")
+        complete = isinstance(uploaded, int) and uploaded >= size
+        if status.get("status") == "FAILED":
+            reason = str(status.get("fail_reason") or "failed")
+            error = ProcessingFailed if complete else UploadExpired
+            raise error(NAME, reason, code=reason)
+        if complete or status.get("status") == "PUBLISH_COMPLETE":
+            ctx.record({"upload_done": True, "chunks_done": count})
+            return
+        if isinstance(uploaded, int):
+            index = min(uploaded // chunk_size, count - 1)
+        else:
+            index = int(r.get("chunks_done", 0))
+        self._send_chunks(ctx, str(r["upload_url"]), chunk_size, count, index)
+
+    def _send_chunks(
+        self, ctx: PostContext, url: str, chunk_size: int, count: int, first: int
+    ) -> None:
+        size = ctx.video.size
+        for index in range(first, count):
+            start, end = chunk_range(index, size, chunk_size, count)
+            headers = {"Content-Type": ctx.video.mime,
+                       "Content-Range": f"bytes {start}-{end - 1}/{size}"}
+            try:
+                self.http.request("PUT", url, data=_FileSlice(ctx.video.path, start, end),
+                                  headers=headers, ok=(200, 201, 206), timeout=(5.0, 300.0))
+            except RejectedByPlatform as exc:
+                if exc.status in (403, 404, 410):
+                    raise UploadExpired(NAME, exc.detail, status=exc.status) from exc
+                raise
+            done = index + 1 == count
+            ctx.record({"chunks_done": index + 1, "offset": end, **({"upload_done": True}
+                                                                    if done else {})})
+            if ctx.progress:
+                ctx.progress(end, size)
+
+    def _poll(self, ctx: PostContext) -> Processing:
+        status = self._status(str(ctx.remote["publish_id"]))
+        state = status.get("status")
+        if state == "PUBLISH_COMPLETE":
+            self._record_post(ctx, status)
+            return Processing(state=ProcessingState.PUBLISHED)
+        if state == "FAILED":
+            reason = str(status.get("fail_reason") or "")
+            raise ProcessingFailed(NAME, reason, code=reason or None)
+        return Processing(state=ProcessingState.PENDING, detail=str(state),
+                          retry_after=float(self.account.options.get("poll_interval", 10.0)))
+
+    def _publish(self, ctx: PostContext) -> Published:
+        found = self._find_published(ctx)
+        if found is not None:
+            return found
+        raise PlatformUnavailable(
+            NAME, "still processing", code="processing",
+            message_de="TikTok verarbeitet das Video noch; wtg prüft gleich erneut.",
+        )
+
+    def _find_published(self, ctx: PostContext) -> Published | None:
+        publish_id = ctx.remote.get("publish_id")
+        if not publish_id:
+            return None
+        status = self._status(str(publish_id))
+        if status.get("status") == "FAILED":
+            reason = str(status.get("fail_reason") or "")
+            raise ProcessingFailed(NAME, reason, code=reason or None)
+        if status.get("status") != "PUBLISH_COMPLETE":
+            return None
+        return self._record_post(ctx, status)
+
+    # --- helpers --------------------------------------------------------------------------
+    def _status(self, publish_id: str) -> dict[str, Any]:
+        data = self._api("/v2/post/publish/status/fetch/", {"publish_id": publish_id})["data"]
+        if not isinstance(data, dict):
+            raise ProtocolError(NAME, "status without data")
+        return data
+
+    def _record_post(self, ctx: PostContext, status: Mapping[str, Any]) -> Published:
+        ids = status.get("publicaly_available_post_id") or []
+        publish_id = str(ctx.remote["publish_id"])
+        if not ids:  # private (SELF_ONLY) posts, or moderation still running
+            return Published(remote_id=publish_id, url="")
+        post_id = str(ids[0])
+        web = str(self.account.options.get("web_base", "https://www.tiktok.com")).rstrip("/")
+        user = ctx.remote.get("username") or ""
+        url = f"{web}/@{user}/video/{post_id}"
+        if ctx.remote.get("post_id") != post_id:
+            ctx.record({"post_id": post_id, "post_url": url})
+        return Published(remote_id=post_id, url=url)
+
+    def _privacy(self, creator: Mapping[str, Any]) -> str:
+        offered = [str(x) for x in creator.get("privacy_level_options") or []]
+        audited = _truthy(self.account.options.get("audited", False))
+        wanted = str(self.account.options.get("privacy_level", PUBLIC)) if audited else PRIVATE
+        if wanted not in offered:
+            raise RejectedByPlatform(
+                NAME, f"privacy {wanted} not in {offered}", code="privacy_level_option_mismatch",
+                message_de=(
+                    f"TikTok: dieses Konto bietet die Sichtbarkeit {wanted} nicht an (angeboten: "
+                    f"{', '.join(offered) or 'keine'}). Bitte Konto- oder wtg-Einstellung "
+                    "'privacy_level'/'audited' prüfen."
+                ),
+            )
+        return wanted
+
+    def _chunk_option(self) -> int:
+        value = int(self.account.options.get("chunk_size", DEFAULT_CHUNK))
+        if not 0 < value <= MAX_CHUNK:
+            raise RejectedByPlatform(
+                NAME, f"chunk_size {value}", code="bad_option",
+                message_de=f"TikTok-Konto {self.account.name}: chunk_size muss zwischen 5 und "
+                           "64 MB liegen. Bitte Einstellung prüfen.",
+            )
+        return value
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "ja")
