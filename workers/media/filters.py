@@ -110,3 +110,9 @@ def audio_format(profile: Profile) -> str:
         f"aresample={profile.audio_rate},"
         f"aformat=sample_fmts=fltp:sample_rates={profile.audio_rate}:channel_layouts={layout}"
     )
+
+
+def card_fades(seconds: float, fade: float = 0.3) -> str:
+    """Fade a branding card in from and out to black."""
+    fade = min(fade, seconds / 4)
+    return f"fade=t=in:st=0:d={fade},fade=t=out:st={seconds - fade:g}:d={fade}"

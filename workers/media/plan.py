@@ -14,6 +14,7 @@ from pathlib import Path
 
 from workers.media.filters import (
     audio_format,
+    card_fades,
     escape_value,
     fit_filters,
     loudnorm_filter,
@@ -115,8 +116,9 @@ def plan_transcode(
             for kind, path in (("ci", job.intro), ("co", job.outro)):
                 inputs += ["-i", str(path)]
                 chains.append(
-                    f"[{n_inputs}:v:0]fps={p.fps},scale={p.width}:{p.height},setsar=1,"
-                    f"format={p.pix_fmt}[{kind}{i}]"
+                    f"[{n_inputs}:v:0]fps={p.fps},tpad=stop_mode=clone:stop_duration={job.card_seconds},"
+                    f"trim=duration={job.card_seconds},scale={p.width}:{p.height},setsar=1,"
+                    f"{card_fades(job.card_seconds)},format={p.pix_fmt}[{kind}{i}]"
                 )
                 chains.append(
                     f"anullsrc=r={p.audio_rate}:cl=stereo:d={job.card_seconds},"
