@@ -145,7 +145,7 @@ def normalise(
 ) -> SubtitleTrack:
     """Sort, de-overlap, clip to ``duration`` and wrap; raise if nothing is left."""
     notes: list[str] = []
-    cues = sorted(track.cues, key=lambda c: (c.start, c.end))
+    cues = sorted(track.cues, key=lambda c: c.start)  # stable: same start keeps file order
     if list(cues) != list(track.cues):
         notes.append("Untertitel waren nicht zeitlich sortiert und wurden sortiert.")
     merged: list[Cue] = []
@@ -276,7 +276,7 @@ def _ass_text(text: str) -> str:
 def to_ass(track: SubtitleTrack, style: AssStyle) -> str:
     """An ASS script with one high-contrast style, sized for the target frame (PlayRes)."""
     usable = style.width - style.margin_left - style.margin_right
-    size = style.font_size or max(10, min(round(usable / (MAX_LINE * 0.58)),
+    size = style.font_size or max(10, min(round(usable / (MAX_LINE * 0.52)),
                                           round(style.height * 0.055)))
     if style.box:
         border, outline, shadow = 3, max(2, size // 5), 0

@@ -176,7 +176,7 @@ def probe(path: Path) -> ProbeInfo:
     except FfmpegFailed as exc:
         if "Stream #0" in exc.stderr and "Video:" not in exc.stderr:
             raise _no_video(name) from exc
-        if "moov atom not found" in exc.stderr:
+        if "moov atom not found" in exc.stderr and "low score" not in exc.stderr:
             raise _truncated(name) from exc
         raise MediaError(
             Code.NOT_A_VIDEO,
