@@ -109,6 +109,15 @@ class Settings(BaseModel):
     sweep_seconds: float = Field(
         30.0, gt=0, description="how often the scheduler re-enqueues posts whose worker died"
     )
+    poll_interval_min: float = Field(2.0, ge=0, description="seconds between processing polls")
+    poll_interval_max: float = Field(60.0, ge=0)
+    retry_backoff: float = Field(
+        2.0, ge=0, description="base seconds of the exponential backoff after transient errors"
+    )
+    media_branding: bool = Field(True, description="intro/end card with the episode title")
+    media_profiles_file: Path | None = Field(
+        None, description="rendition profiles (default: the shipped config/media.toml)"
+    )
     log_level: str = "INFO"
     log_json: bool = False
     task_time_limit: int = Field(3600, ge=10, description="seconds; hard limit per task")

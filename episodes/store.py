@@ -45,8 +45,13 @@ def audit_log(s: Session, *, limit: int = 200, target: str | None = None) -> lis
 def notify(
     s: Session, level: str, title: str, body: str = "", *,
     episode_id: int | None = None, post_id: int | None = None,
-) -> None:
-    s.add(Notification(level=level, title=title, body=body, episode_id=episode_id, post_id=post_id))
+) -> int:
+    """Queue a staff notification (the outbox); returns its id for ``wtg.notify.send``."""
+    note = Notification(level=level, title=title, body=body, episode_id=episode_id,
+                        post_id=post_id)
+    s.add(note)
+    s.flush()
+    return note.id
 
 
 # --- accounts ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ this module):
                                          re-enqueues itself with a countdown while the platform
                                          processes (never holds a worker while waiting)
     wtg.publish.check_account(account)   a cheap authenticated call (pre-flight)
+    wtg.publish.preflight(episode_id, kind)  pre-flight checks ("queue", "48h", "2h")
     wtg.notify.send(notification_id)     deliver one staff notification (apprise)
 """
 
@@ -26,7 +27,6 @@ from .runtime import runtime
 
 log = logging.getLogger("wtg.tasks")
 
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
 def worker_id() -> str:
@@ -51,6 +51,8 @@ def publish_run(self: Any, post_id: int) -> dict[str, Any]:
             self.app.send_task(
                 "wtg.publish.run", args=[post_id], countdown=outcome.again, queue="publish"
             )
+        for note in outcome.notifications:
+            self.app.send_task("wtg.notify.send", args=[note], queue="publish")
         return outcome.to_dict()
 
 
@@ -60,6 +62,14 @@ def check_account(account: str) -> dict[str, Any]:
 
     with bind(task="wtg.publish.check_account", account=account):
         return check_account_credentials(runtime(), account)
+
+
+@shared_task(name="wtg.publish.preflight", acks_late=True)
+def preflight(episode_id: int, kind: str) -> dict[str, Any]:
+    from .preflight import run_preflight
+
+    with bind(task="wtg.publish.preflight", episode=episode_id, kind=kind):
+        return run_preflight(runtime(), episode_id, kind, network=True).to_dict()
 
 
 @shared_task(name="wtg.notify.send", acks_late=True)

@@ -82,23 +82,29 @@ def season() -> None:
 @season.command("load")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--check", is_flag=True, help="Nur prüfen, nichts speichern.")
+@click.option("--no-media", is_flag=True, help="Videos noch nicht zur Aufbereitung einreihen.")
 @pass_ctx
-def season_load(ctx: Ctx, file: Path, check: bool) -> None:
+def season_load(ctx: Ctx, file: Path, check: bool, no_media: bool) -> None:
     """Staffeldatei FILE laden. Erneutes Laden aktualisiert, verdoppelt nie."""
     from episodes.season import SeasonError, apply_season, parse_season
     from episodes.store import sync_accounts
 
     from .queueing import queue_media_for
 
+    from workers.preflight import spec_text_problems
+
     known = {a.name for a in ctx.settings.accounts}
     try:
         spec = parse_season(file, known_accounts=known)
+        too_long = spec_text_problems(ctx.settings, spec)
+        if too_long:  # refused at queue time, not at posting time
+            raise SeasonError(file, too_long)
     except SeasonError as exc:
         raise click.ClickException(str(exc)) from None
     if check:
         click.echo(f"{file}: in Ordnung ({len(spec.episodes)} Folgen).")
         return
-    app = ctx.app()
+    app = ctx.app(start_broker=not no_media)
     try:
         with app.db.session() as s:
             accounts = sync_accounts(s, ctx.settings.accounts)
@@ -110,9 +116,9 @@ def season_load(ctx: Ctx, file: Path, check: bool) -> None:
         f"geändert, {len(report.unchanged)} unverändert, {len(report.removed)} entfernt; "
         f"{report.posts_created} Beiträge angelegt."
     )
-    queued = queue_media_for(app, report.series_id, send=False)
+    queued = queue_media_for(app, report.series_id, send=not no_media)
     if queued:
-        click.echo(f"{queued} Folge(n) warten auf die Videoaufbereitung (wtg worker).")
+        click.echo(f"{queued} Folge(n) zur Videoaufbereitung eingereiht (wtg worker).")
     app.close()
 
 

@@ -1,0 +1,153 @@
+"""Pre-flight checks: at queue time and 48 h / 2 h before a slot. Each returns a list of
+problems in plain German and loses nothing; results are stored as ``PreflightResult`` rows.
+
+Offline checks (no network): renditions verified, captions present (BITV 2.0), approved by a
+second person, every account's text within that platform's limits. Network checks (``network=
+True``, run by a worker, never by the scheduler): each account's token answers a cheap call, and
+the quota left covers an upload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from config import Settings
+from config.secrets import MissingCredential
+from episodes import store
+from episodes.captions import render_for
+from episodes.models import Account as AccountRow
+from episodes.models import Episode, MediaStatus, PreflightResult, utcnow
+
+from .platforms.base import Account, adapter_class
+from .platforms.errors import PlatformError
+from .publishing import DbQuota, adapter_for, profile_for
+from .runtime import Runtime
+
+
+@dataclass
+class PreflightReport:
+    episode_id: int
+    kind: str
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p["severity"] == "error" for p in self.problems)
+
+    def add(self, code: str, message_de: str, *, account: str | None = None,
+            severity: str = "error") -> None:
+        self.problems.append({"code": code, "message_de": message_de, "account": account,
+                              "severity": severity})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"episode": self.episode_id, "kind": self.kind, "ok": self.ok,
+                "problems": self.problems}
+
+
+def text_problems(settings: Settings, series: Any, episode: Any) -> list[tuple[str, str]]:
+    """(account, German problem) for every account of the series whose text is out of limits."""
+    out = []
+    for name in series.accounts:
+        try:
+            acc = settings.account(name)
+        except KeyError:
+            continue
+        cls = adapter_class(acc.platform)
+        adapter = cls(Account(name=acc.name, platform=acc.platform, display_name=acc.name,
+                              api_base=acc.api_base, options=dict(acc.options)), _NoSecrets())
+        for problem in adapter.check_text(render_for(episode, series, acc.platform)):
+            out.append((acc.name, problem))
+    return out
+
+
+def spec_text_problems(settings: Settings, spec: Any) -> list[str]:
+    """Text checks for a parsed season file (before anything is stored)."""
+    series = SimpleNamespace(accounts=spec.accounts, hashtags=list(spec.hashtags),
+                             name=spec.name, link=spec.link, credits=spec.credits,
+                             templates=spec.templates)
+    out = []
+    for e in spec.episodes:
+        ep = SimpleNamespace(title=e.title, place=e.place, description=e.description,
+                             number=e.number, hashtags=list(e.hashtags),
+                             text_overrides={k: dict(v) for k, v in e.text.items()})
+        label = "Trailer" if e.number == 0 else f"Folge {e.number}"
+        out += [f"{label}, Konto {acc}: {msg}" for acc, msg in text_problems(settings, series, ep)]
+    return out
+
+
+def run_preflight(rt: Runtime, episode_id: int, kind: str, *, network: bool) -> PreflightReport:
+    report = PreflightReport(episode_id, kind)
+    with rt.db.session() as s:
+        ep = s.get(Episode, episode_id)
+        if ep is None:
+            report.add("missing", f"Folge {episode_id} gibt es nicht.")
+            return report
+        series = ep.series
+        label = ep.label
+        if ep.media_status != MediaStatus.VERIFIED:
+            report.add("media", f"{label}: das Video ist noch nicht fertig geprüft "
+                       f"(Zustand: {ep.media_status}).")
+        if not ep.subtitle_path:
+            report.add("captions", f"{label}: es fehlen Untertitel (BITV 2.0 verlangt sie).")
+        if not ep.approved:
+            report.add("approval", f"{label}: noch nicht von einer zweiten Person freigegeben.")
+        renditions = {r.profile: r for r in ep.renditions if r.verified}
+        accounts = []
+        for name in series.accounts:
+            try:
+                acc = rt.settings.account(name)
+            except KeyError:
+                report.add("account", f"Konto {name} ist nicht eingerichtet.", account=name)
+                continue
+            if not acc.enabled:
+                continue
+            accounts.append(acc)
+            r = renditions.get(profile_for(acc))
+            lost = r is None or not Path(r.path).is_file()
+            if ep.media_status == MediaStatus.VERIFIED and lost:
+                report.add("rendition", f"{label}: für {name} fehlt die Videofassung "
+                           f"{profile_for(acc)}.", account=name)
+            if r is not None and r.details.get("captions") == "sidecar" and not r.captions_srt:
+                report.add("captions", f"{label}: für {name} fehlt die Untertiteldatei.",
+                           account=name)
+        for acc_name, msg in text_problems(rt.settings, series, ep):
+            report.add("text", f"{label}: {msg}", account=acc_name)
+        rows = {a.name: a.id for a in s.query(AccountRow)}
+    if network:
+        for acc in accounts:
+            try:
+                adapter_for(rt, acc).check_credentials()
+            except (PlatformError, MissingCredential) as err:
+                report.add("credentials", getattr(err, "message_de", None) or str(err),
+                           account=acc.name)
+            if acc.platform == "youtube" and acc.name in rows:
+                need = int(acc.options.get("upload_quota_units", 1700))
+                left = DbQuota(rt, rows[acc.name], acc).remaining()
+                if left < need:
+                    report.add("quota", f"YouTube-Kontingent von {acc.name} reicht nicht "
+                               f"({left} von {need} Einheiten übrig).", account=acc.name)
+    with rt.db.session() as s:
+        ep = s.get(Episode, episode_id)
+        assert ep is not None
+        s.add(PreflightResult(episode_id=episode_id, kind=kind, slot_at=ep.slot_at,
+                              ok=report.ok, problems=report.problems, checked_at=utcnow()))
+        if not report.ok and kind != "queue":
+            store.notify(s, "warning", f"{ep.label}: Vorabprüfung ({kind}) nicht bestanden",
+                         "\n".join(p["message_de"] for p in report.problems), episode_id=ep.id)
+    return report
+
+
+class _NoSecrets:
+    """Text checks need no credentials."""
+
+    def get(self, key: str) -> str | None:
+        return None
+
+    def require(self, key: str) -> str:
+        raise MissingCredential("preflight", key)
+
+    def update(self, values: Any) -> None:
+        return None
