@@ -113,6 +113,7 @@ class BodyStream:
         self._rfile = rfile
         self.length = length
         self.consumed = 0
+        self.truncated = False  # the client went away before sending ``length`` bytes
 
     @property
     def remaining(self) -> int:
@@ -127,6 +128,7 @@ class BodyStream:
         self.consumed += len(data)
         if not data:  # connection closed early: nothing more will come
             self.consumed = self.length
+            self.truncated = True
         return data
 
     def drain(self) -> None:

@@ -1,0 +1,456 @@
+"""YouTube: upload private with Google's resumable protocol, then make the video public.
+
+Steps (see :mod:`.base`):
+
+* ``upload`` — ``videos.insert`` with ``uploadType=resumable`` and ``privacyStatus=private``;
+  the session URL is recorded the moment it is known, the confirmed offset after every chunk
+  (chunks of ``chunk_size``, a multiple of 256 KiB, streamed from disk). A later ``upload``
+  resumes with the status query (``PUT`` ``Content-Range: bytes */SIZE`` -> ``308`` + ``Range``)
+  and trusts only the server's ``Range``. Once a video id was recorded no session is ever
+  started again; a session that expired (404/410) is replaced only after the channel's uploads
+  show no video carrying the post's marker (a tag).
+* ``poll`` — one ``videos.list part=status,processingDetails``.
+* ``publish`` — ``videos.update part=status``: ``public`` (or ``private`` + ``publishAt`` when
+  ``ctx.scheduled_at`` lies ahead). Refuses while YouTube is still processing.
+* ``find_published`` — the recorded video id, else the marker in the channel's uploads.
+* ``finish`` — captions (``de``, needs ``youtube.force-ssl``), thumbnail, playlist; each
+  recorded, and an unconfirmed earlier attempt is looked up before it is repeated.
+
+Remote facts recorded in ``ctx.remote``: ``upload_url``, ``upload_size``, ``upload_sha256``,
+``upload_offset``, ``video_id``, ``caption_id``/``caption_pending``, ``thumbnail_set``,
+``playlist_item_id``/``playlist_pending``, ``published_url``.
+Secrets: ``client_id``, ``client_secret``, ``refresh_token``; ``access_token`` and
+``access_token_expires_at`` are rotated and written back with ``credentials.update``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from episodes.captions import LengthUnit, PostText, TextLimits
+
+from .base import (
+    Account,
+    Credentials,
+    Orientation,
+    Platform,
+    PlatformSpec,
+    PostContext,
+    Processing,
+    ProcessingState,
+    Published,
+    VideoSpec,
+    register,
+)
+from .errors import (
+    CredentialsExpired,
+    PlatformError,
+    ProcessingFailed,
+    ProtocolError,
+    RejectedByPlatform,
+    TransientError,
+)
+from .http import read_chunks
+from .youtube_client import PLATFORM, SCOPE_FORCE_SSL, YouTubeClient
+
+#: room kept in the 500-character tag budget for the post's marker tag
+MARKER_RESERVE = 64
+
+_FAILURE_DE = {
+    "codec": "der Video- oder Audiocodec wird nicht unterstützt",
+    "conversion": "die Umwandlung ist fehlgeschlagen",
+    "emptyFile": "die Datei ist leer",
+    "invalidFile": "die Datei ist kein gültiges Video",
+    "tooSmall": "die Datei ist zu klein",
+    "uploadAborted": "der Upload wurde abgebrochen",
+    "duplicate": "YouTube hält es für ein Duplikat eines schon hochgeladenen Videos",
+    "length": "es ist zu lang für diesen Kanal",
+    "copyright": "es verletzt laut YouTube Urheberrechte",
+    "claim": "es gibt einen Rechteanspruch darauf",
+    "inappropriate": "YouTube stuft den Inhalt als unangemessen ein",
+    "termsOfUse": "es verstößt laut YouTube gegen die Nutzungsbedingungen",
+}
+
+
+def tags_length(tags: list[str]) -> int:
+    """Characters YouTube counts for ``snippet.tags``: commas between tags, and quotes around
+    a tag containing a space (videos resource, ``snippet.tags[]``)."""
+    return sum(len(t) + (2 if " " in t else 0) for t in tags) + max(0, len(tags) - 1)
+
+
+@register
+class YouTube(Platform):
+    SPEC = PlatformSpec(
+        name=PLATFORM,
+        label="YouTube",
+        text=TextLimits(body_max=5000, body_unit=LengthUnit.BYTES, title_max=100,
+                        title_forbidden="<>"),
+        video=VideoSpec(
+            orientations=(Orientation.LANDSCAPE, Orientation.VERTICAL, Orientation.SQUARE),
+            max_bytes=256 * 1024**3, min_seconds=1.0, max_seconds=12 * 3600.0,
+            captions="sidecar"),
+        chunk_size=8 * 1024 * 1024,
+        native_scheduling=True,
+        refreshable_tokens=True,
+    )
+
+    def __init__(self, account: Account, credentials: Credentials,
+                 session: requests.Session | None = None) -> None:
+        super().__init__(account, credentials)
+        self.client = YouTubeClient(account, credentials, session)
+        self.options = self.client.options
+
+    # --- text ---------------------------------------------------------------------------------
+    def _check_text(self, text: PostText) -> list[str]:
+        out = []
+        if "<" in text.body or ">" in text.body:
+            out.append("YouTube: die Beschreibung darf die Zeichen < und > nicht enthalten.")
+        tags = _tags(text, "")
+        if tags_length(tags) + MARKER_RESERVE > 500:
+            out.append(f"YouTube: die Hashtags ergeben {tags_length(tags)} Zeichen Schlagwörter;"
+                       f" erlaubt sind {500 - MARKER_RESERVE} (500 minus Platz für die "
+                       "wtg-Kennung).")
+        return out
+
+    # --- steps --------------------------------------------------------------------------------
+    def _check_credentials(self) -> None:
+        self._uploads_playlist(None)
+
+    def _upload(self, ctx: PostContext) -> None:
+        if ctx.remote.get("video_id"):
+            return  # YouTube holds the whole file; never a second video for this post
+        url = ctx.remote.get("upload_url")
+        if url and ctx.remote.get("upload_sha256") not in (None, ctx.video.sha256):
+            url = None  # the rendition changed before any video existed: a new session
+        offset = 0
+        if url:
+            try:
+                offset = self._query_offset(ctx, url)
+            except RejectedByPlatform as exc:
+                if exc.status not in (404, 410):
+                    raise
+                found = self._find_by_marker(ctx)  # the expired session may have finished
+                if found is not None:
+                    ctx.record({"video_id": found["id"]})
+                    return
+                url = None
+            if offset is None:
+                return  # the status query said: complete (video id recorded)
+        if not url:
+            problems = self.check_text(ctx.text)
+            if problems:
+                raise RejectedByPlatform(PLATFORM, "; ".join(problems), code="text",
+                                         message_de=" ".join(problems))
+            url, offset = self._start_session(ctx), 0
+        self._send(ctx, url, offset)
+
+    def _poll(self, ctx: PostContext) -> Processing:
+        video = self._video(ctx, _video_id(ctx), "status,processingDetails")
+        if video is None:
+            raise ProcessingFailed(PLATFORM, "video not found", code="deleted", message_de=(
+                "Das hochgeladene Video ist auf YouTube nicht mehr vorhanden (gelöscht?)."))
+        status = video.get("status") or {}
+        state = status.get("uploadStatus")
+        if state == "processed":
+            public = status.get("privacyStatus") == "public"
+            return Processing(state=ProcessingState.PUBLISHED if public else ProcessingState.READY,
+                              detail="processed")
+        if state == "uploaded":
+            progress = (video.get("processingDetails") or {}).get("processingProgress") or {}
+            left = float(progress.get("timeLeftMs", 5000)) / 1000
+            return Processing(state=ProcessingState.PENDING,
+                              detail=f"{progress.get('partsProcessed', '?')}/"
+                                     f"{progress.get('partsTotal', '?')}",
+                              retry_after=min(60.0, max(5.0, left)))
+        raise _processing_failed(status)
+
+    def _publish(self, ctx: PostContext) -> Published:
+        vid = _video_id(ctx)
+        video = self._video(ctx, vid, "status")
+        if video is None:
+            raise ProcessingFailed(PLATFORM, "video not found", code="deleted")
+        current = video.get("status") or {}
+        if _is_out(current):
+            return self._published(ctx, vid)
+        if current.get("uploadStatus") != "processed":
+            if current.get("uploadStatus") in ("failed", "rejected", "deleted"):
+                raise _processing_failed(current)
+            raise TransientError(PLATFORM, "still processing", code="notProcessed", message_de=(
+                "YouTube verarbeitet das Video noch; wtg veröffentlicht es, sobald es fertig ist."))
+        status = self._status(self.options.publish_privacy)
+        at = ctx.scheduled_at
+        if at is not None and at > datetime.now(UTC):
+            status.update(privacyStatus="private",
+                          publishAt=at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        self.client.call(ctx.quota, "videos.update", "PUT", self.client.api("videos"),
+                         params={"part": "status"}, json={"id": vid, "status": status})
+        return self._published(ctx, vid)
+
+    def _find_published(self, ctx: PostContext) -> Published | None:
+        vid = ctx.remote.get("video_id")
+        if vid:
+            video = self._video(ctx, vid, "status")
+        else:
+            video = self._find_by_marker(ctx)
+            if video is not None:
+                vid = video["id"]
+                ctx.record({"video_id": vid})
+        if video is None or not _is_out(video.get("status") or {}):
+            return None
+        return self._published(ctx, str(vid))
+
+    def _finish(self, ctx: PostContext) -> None:
+        vid = _video_id(ctx)
+        errors: list[PlatformError] = []
+        for step in (self._caption, self._thumbnail, self._playlist):
+            try:
+                step(ctx, vid)
+            except PlatformError as exc:  # best effort: try the others, report the first
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    # --- upload -------------------------------------------------------------------------------
+    def _start_session(self, ctx: PostContext) -> str:
+        o = self.options
+        body = {"snippet": {"title": ctx.text.title, "description": ctx.text.body,
+                            "tags": _tags(ctx.text, ctx.marker), "categoryId": o.category_id,
+                            "defaultLanguage": o.language, "defaultAudioLanguage": o.language},
+                "status": self._status("private")}
+        resp = self.client.call(
+            ctx.quota, "videos.insert", "POST", self.client.upload_url("videos"),
+            params={"uploadType": "resumable", "part": "snippet,status",
+                    "notifySubscribers": str(o.notify_subscribers).lower()},
+            headers={"Content-Type": "application/json; charset=UTF-8",
+                     "X-Upload-Content-Length": str(ctx.video.size),
+                     "X-Upload-Content-Type": ctx.video.mime},
+            data=json.dumps(body).encode())
+        url = resp.headers.get("Location")
+        if not url:
+            raise ProtocolError(PLATFORM, "resumable init answered without Location")
+        ctx.record({"upload_url": url, "upload_size": ctx.video.size,
+                    "upload_sha256": ctx.video.sha256, "upload_offset": 0})
+        return url
+
+    def _put(self, ctx: PostContext, url: str, content_range: str, data: bytes
+             ) -> requests.Response:
+        return self.client.call(None, None, "PUT", url, ok=(200, 201, 308), data=data,
+                                refresh_on_401=False,
+                                headers={"Content-Range": content_range,
+                                         "Content-Type": ctx.video.mime})
+
+    def _query_offset(self, ctx: PostContext, url: str) -> int | None:
+        """The server's confirmed offset (None: the upload is complete, id recorded)."""
+        try:
+            resp = self._put(ctx, url, f"bytes */{ctx.video.size}", b"")
+        except CredentialsExpired as exc:
+            if exc.status != 401:
+                raise
+            self.client.refresh()
+            resp = self._put(ctx, url, f"bytes */{ctx.video.size}", b"")
+        return self._after_put(ctx, resp)
+
+    def _after_put(self, ctx: PostContext, resp: requests.Response) -> int | None:
+        if resp.status_code in (200, 201):
+            vid = resp.json().get("id")
+            if not vid:
+                raise ProtocolError(PLATFORM, "upload finished without a video id")
+            ctx.record({"video_id": vid, "upload_offset": ctx.video.size})
+            return None
+        if resp.headers.get("Location"):
+            ctx.record({"upload_url": resp.headers["Location"]})
+        m = re.fullmatch(r"bytes=0-(\d+)", resp.headers.get("Range", "").strip())
+        offset = int(m.group(1)) + 1 if m else 0
+        ctx.record({"upload_offset": offset})
+        return offset
+
+    def _send(self, ctx: PostContext, url: str, offset: int | None) -> None:
+        size, stalls = ctx.video.size, 0
+        with open(ctx.video.path, "rb") as fh:
+            while offset is not None:
+                start, data = next(read_chunks(fh, offset, size, self.options.chunk_size))
+                crange = f"bytes {start}-{start + len(data) - 1}/{size}"
+                try:
+                    resp = self._put(ctx, url, crange, data)
+                except CredentialsExpired as exc:
+                    if exc.status != 401:
+                        raise
+                    self.client.refresh()  # then ask what arrived before sending more
+                    offset = self._query_offset(ctx, url)
+                    continue
+                del data
+                url = resp.headers.get("Location") or url
+                new = self._after_put(ctx, resp)
+                stalls = stalls + 1 if new is not None and new <= start else 0
+                if stalls >= 3:
+                    raise TransientError(PLATFORM, f"no progress at byte {start}",
+                                         code="noProgress")
+                offset = new
+                if ctx.progress is not None:
+                    ctx.progress(size if new is None else new, size)
+
+    # --- lookups ------------------------------------------------------------------------------
+    def _video(self, ctx: PostContext | None, vid: str, part: str) -> dict[str, Any] | None:
+        quota = ctx.quota if ctx else None
+        body = self.client.call(quota, "videos.list", "GET", self.client.api("videos"),
+                                params={"part": part, "id": vid}).json()
+        items = body.get("items") or []
+        return items[0] if items else None
+
+    def _uploads_playlist(self, ctx: PostContext | None) -> str:
+        quota = ctx.quota if ctx else None
+        body = self.client.call(quota, "channels.list", "GET", self.client.api("channels"),
+                                params={"part": "contentDetails", "mine": "true"}).json()
+        try:
+            return str(body["items"][0]["contentDetails"]["relatedPlaylists"]["uploads"])
+        except (KeyError, IndexError, TypeError):
+            raise RejectedByPlatform(PLATFORM, "no channel", code="channelNotFound", message_de=(
+                "Das verbundene Google-Konto hat keinen YouTube-Kanal.")) from None
+
+    def _find_by_marker(self, ctx: PostContext) -> dict[str, Any] | None:
+        """The newest upload of the channel whose tags carry ``ctx.marker``."""
+        uploads = self._uploads_playlist(ctx)
+        items = self.client.call(ctx.quota, "playlistItems.list", "GET",
+                                 self.client.api("playlistItems"),
+                                 params={"part": "snippet", "playlistId": uploads,
+                                         "maxResults": "50"}).json().get("items") or []
+        ids = [i["snippet"]["resourceId"]["videoId"] for i in items]
+        if not ids:
+            return None
+        videos = self.client.call(ctx.quota, "videos.list", "GET", self.client.api("videos"),
+                                  params={"part": "snippet,status", "id": ",".join(ids)}
+                                  ).json().get("items") or []
+        for video in videos:
+            if ctx.marker in ((video.get("snippet") or {}).get("tags") or []):
+                return dict(video)
+        return None
+
+    # --- finish steps ---------------------------------------------------------------------------
+    def _caption(self, ctx: PostContext, vid: str) -> None:
+        if ctx.captions_srt is None or ctx.remote.get("caption_id"):
+            return
+        o = self.options
+        if ctx.remote.get("caption_pending") and self._existing_caption(ctx, vid):
+            return
+        ctx.record({"caption_pending": True})
+        meta = {"snippet": {"videoId": vid, "language": o.language, "name": o.caption_name,
+                            "isDraft": False}}
+        boundary = "wtg" + secrets.token_hex(12)
+        body = b"".join([
+            f"--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n".encode(),
+            json.dumps(meta).encode(),
+            f"\r\n--{boundary}\r\nContent-Type: application/octet-stream\r\n\r\n".encode(),
+            ctx.captions_srt.read_bytes(), f"\r\n--{boundary}--\r\n".encode()])
+        try:
+            resp = self.client.call(
+                ctx.quota, "captions.insert", "POST", self.client.upload_url("captions"),
+                params={"part": "snippet", "uploadType": "multipart"}, data=body,
+                headers={"Content-Type": f"multipart/related; boundary={boundary}"})
+        except CredentialsExpired as exc:
+            if exc.code != "insufficientPermissions":
+                raise
+            raise CredentialsExpired(PLATFORM, exc.detail, code=exc.code, status=exc.status,
+                                     message_de=(
+                "Untertitel konnten nicht zu YouTube hochgeladen werden: dem Zugang fehlt die "
+                f"Berechtigung „{SCOPE_FORCE_SSL}“ („youtube.upload“ reicht dafür nicht). "
+                "Bitte das YouTube-Konto neu verbinden und diesen Zugriff erlauben; das Video "
+                "selbst ist veröffentlicht.")) from exc
+        except RejectedByPlatform as exc:
+            if exc.code == "captionExists" and self._existing_caption(ctx, vid):
+                return
+            raise
+        ctx.record({"caption_id": resp.json()["id"], "caption_pending": False})
+
+    def _existing_caption(self, ctx: PostContext, vid: str) -> bool:
+        items = self.client.call(ctx.quota, "captions.list", "GET", self.client.api("captions"),
+                                 params={"part": "snippet", "videoId": vid}).json()["items"]
+        for item in items:
+            snip = item.get("snippet") or {}
+            if (snip.get("language"), snip.get("name")) == (self.options.language,
+                                                             self.options.caption_name):
+                ctx.record({"caption_id": item["id"], "caption_pending": False})
+                return True
+        return False
+
+    def _thumbnail(self, ctx: PostContext, vid: str) -> None:
+        if ctx.thumbnail is None or ctx.remote.get("thumbnail_set"):
+            return
+        data = ctx.thumbnail.read_bytes()
+        mime = "image/jpeg" if data[:3] == b"\xff\xd8\xff" else (
+            "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "")
+        limit = self.options.thumbnail_max_bytes
+        if not mime or len(data) > limit:
+            raise RejectedByPlatform(PLATFORM, f"thumbnail {len(data)} bytes {mime or '?'}",
+                                     code="thumbnail", message_de=(
+                f"Das Vorschaubild {ctx.thumbnail.name} muss ein JPEG oder PNG bis "
+                f"{limit // (1024 * 1024)} MB sein (es hat {len(data) / 1048576:.1f} MB)."))
+        self.client.call(ctx.quota, "thumbnails.set", "POST",
+                         self.client.upload_url("thumbnails/set"), params={"videoId": vid},
+                         data=data, headers={"Content-Type": mime})
+        ctx.record({"thumbnail_set": True})
+
+    def _playlist(self, ctx: PostContext, vid: str) -> None:
+        pid = ctx.playlist_id
+        if not pid or ctx.remote.get("playlist_item_id"):
+            return
+        if ctx.remote.get("playlist_pending"):
+            items = self.client.call(ctx.quota, "playlistItems.list", "GET",
+                                     self.client.api("playlistItems"),
+                                     params={"part": "snippet", "playlistId": pid,
+                                             "videoId": vid}).json().get("items") or []
+            if items:
+                ctx.record({"playlist_item_id": items[0]["id"], "playlist_pending": False})
+                return
+        ctx.record({"playlist_pending": True})
+        item = self.client.call(ctx.quota, "playlistItems.insert", "POST",
+                                self.client.api("playlistItems"), params={"part": "snippet"},
+                                json={"snippet": {"playlistId": pid, "resourceId": {
+                                    "kind": "youtube#video", "videoId": vid}}}).json()
+        ctx.record({"playlist_item_id": item["id"], "playlist_pending": False})
+
+    # --- helpers --------------------------------------------------------------------------------
+    def _status(self, privacy: str) -> dict[str, Any]:
+        """The whole ``status`` part (videos.update replaces it: every field is sent)."""
+        return {"privacyStatus": privacy, "selfDeclaredMadeForKids": False,
+                "containsSyntheticMedia": self.options.contains_synthetic_media,
+                "embeddable": True, "license": "youtube", "publicStatsViewable": True}
+
+    def _published(self, ctx: PostContext, vid: str) -> Published:
+        url = self.options.watch_url + vid
+        if ctx.remote.get("published_url") != url:
+            ctx.record({"published_url": url})
+        return Published(remote_id=vid, url=url)
+
+
+def _tags(text: PostText, marker: str) -> list[str]:
+    tags = [t.lstrip("#") for t in text.hashtags if t.lstrip("#")]
+    return [*tags, marker] if marker else tags
+
+
+def _video_id(ctx: PostContext) -> str:
+    vid = ctx.remote.get("video_id")
+    if not vid:
+        raise ProtocolError(PLATFORM, "no video id recorded: upload first")
+    return str(vid)
+
+
+def _is_out(status: dict[str, Any]) -> bool:
+    """Public, or scheduled to become public (private with publishAt)."""
+    return status.get("privacyStatus") in ("public", "unlisted") or bool(status.get("publishAt"))
+
+
+def _processing_failed(status: dict[str, Any]) -> ProcessingFailed:
+    state = status.get("uploadStatus") or "unknown"
+    reason = status.get("failureReason") or status.get("rejectionReason") or state
+    why = _FAILURE_DE.get(reason, f"Grund: {reason}")
+    verb = "abgelehnt" if state == "rejected" else "nicht verarbeiten können"
+    return ProcessingFailed(PLATFORM, f"uploadStatus={state} reason={reason}", code=reason,
+                            message_de=f"YouTube hat das Video {verb}: {why}. Bitte die "
+                                       "Videodatei prüfen und den Beitrag neu einplanen.")
+
