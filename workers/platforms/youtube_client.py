@@ -10,6 +10,26 @@ videos.update 50, playlistItems.insert 50, videos.list / playlistItems.list / ch
 Quotas reset at midnight Pacific time. Every cost is an account option, so a change at Google is
 a settings change here. ``ctx.quota`` (one ledger per account) is charged with the method name as
 ``what``; a ledger that keeps Google's two buckets can route ``"videos.insert"`` to its own.
+
+Account options (``Account.options``), all optional:
+
+    upload_base          upload endpoint root; default: api_base with /youtube/v3 ->
+                         /upload/youtube/v3 (https://www.googleapis.com/upload/youtube/v3)
+    token_url            OAuth token endpoint (https://oauth2.googleapis.com/token)
+    chunk_size           bytes per PUT, a multiple of 262144 (8 MiB)
+    category_id          snippet.categoryId ("29" = Nonprofits & Activism)
+    publish_privacy      what publish sets: "public" (or "unlisted" for rehearsals)
+    notify_subscribers   videos.insert notifySubscribers (true)
+    contains_synthetic_media   status.containsSyntheticMedia (false)
+    language             defaultLanguage/defaultAudioLanguage and caption language ("de")
+    caption_name         caption track name ("Deutsch")
+    thumbnail_max_bytes  2 MiB (Google raised the limit to 50 MB on 2026-09-14; some copies of
+                         the page still say 2 MB, so the default stays conservative)
+    watch_url            prefix of the public URL ("https://www.youtube.com/watch?v=")
+    quota_daily_units / quota_daily_uploads          10000 / 100
+    cost_videos_insert 1, cost_videos_list 1, cost_videos_update 50, cost_captions_insert 400,
+    cost_captions_list 50, cost_thumbnails_set 50, cost_playlist_items_insert 50,
+    cost_playlist_items_list 1, cost_channels_list 1
 """
 
 from __future__ import annotations
@@ -66,7 +86,7 @@ class QuotaCosts:
 
 @dataclass(frozen=True, kw_only=True)
 class YouTubeOptions:
-    """What the adapter reads from ``Account.options``; defaults documented in bench/README."""
+    """What the adapter reads from ``Account.options`` (see the module docstring)."""
 
     upload_base: str
     token_url: str = DEFAULT_TOKEN_URL
