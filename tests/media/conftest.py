@@ -85,7 +85,7 @@ LENIENT = PlatformLimits(name="test", min_seconds=0.5, max_seconds=600, max_byte
 def small_profiles(real_profiles: dict[str, Profile]) -> dict[str, Profile]:
     """The real profiles at 1/6 size (320x180, 180x320, 180x180), fast preset, lenient bounds."""
     return {
-        name: replace(p.scaled(1 / 6), preset="ultrafast", platforms=(LENIENT,))
+        name: replace(p.scaled(1 / 6), preset="superfast", platforms=(LENIENT,))
         for name, p in real_profiles.items()
     }
 

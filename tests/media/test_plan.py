@@ -77,7 +77,8 @@ def test_fit_crop_and_pad_graphs() -> None:
                        "v1", "f1")
     assert crop == ["[v1]crop=608:1080:176:0,scale=1080:1920,setsar=1[f1]"]
     pad = "\n".join(fit_filters(1920, 1080, vertical, FitOptions(mode=FitMode.PAD), "v1", "f1"))
-    assert "boxblur" in pad and "scale=1080:608" in pad and "overlay=(1080-1080)/2:(1920-608)/2" in pad
+    assert "boxblur" in pad and "scale=1080:608" in pad
+    assert "overlay=(1080-1080)/2:(1920-608)/2" in pad
 
 
 def test_fit_options_reject_focal_outside_frame() -> None:

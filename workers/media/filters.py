@@ -28,7 +28,7 @@ def escape_value(value: str | Path) -> str:
 
 
 def _even(x: float) -> int:
-    return max(2, int(round(x / 2)) * 2)
+    return max(2, round(x / 2) * 2)
 
 
 @dataclass(frozen=True)
@@ -52,13 +52,17 @@ def crop_box(src_w: int, src_h: int, aspect: float, fx: float, fy: float) -> Cro
     return CropBox(w, h, x, y)
 
 
+def same_shape(src_w: int, src_h: int, profile: Profile) -> bool:
+    """True when the source only needs scaling (no crop or pad) to fill the profile's frame."""
+    return abs((src_w / src_h) / profile.aspect - 1) <= ASPECT_TOLERANCE
+
+
 def fit_filters(
     src_w: int, src_h: int, profile: Profile, fit: FitOptions, inp: str, out: str
 ) -> list[str]:
     """Chains that turn the (rotated, square-pixel) source ``[inp]`` into the profile frame."""
     w, h = profile.width, profile.height
-    same_shape = abs((src_w / src_h) / profile.aspect - 1) <= ASPECT_TOLERANCE
-    if same_shape:
+    if same_shape(src_w, src_h, profile):
         return [f"[{inp}]scale={w}:{h},setsar=1[{out}]"]
     if fit.mode is FitMode.CROP:
         box = crop_box(src_w, src_h, profile.aspect, fit.focal_x, fit.focal_y)
@@ -94,7 +98,8 @@ def drawtext_filter(text: str, font_file: Path, *, size: int, y: str = "h-th-h/1
 
 def loudnorm_filter(profile: Profile, measured: dict[str, float] | None) -> str:
     """Second loudnorm pass (linear) from first-pass measurements; one-pass if none."""
-    base = f"loudnorm=I={profile.loudness_lufs}:TP={profile.true_peak_db}:LRA={profile.loudness_range}"
+    base = (f"loudnorm=I={profile.loudness_lufs}:TP={profile.true_peak_db}:"
+            f"LRA={profile.loudness_range}")
     if not measured:
         return base
     return (

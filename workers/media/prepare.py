@@ -29,6 +29,7 @@ from episodes.subtitles import (
     to_webvtt,
 )
 from workers.media.cards import FONT_BOLD, FONTS_DIR, render_cards
+from workers.media.filters import same_shape
 from workers.media.loudness import Loudness, measure_loudness
 from workers.media.plan import RenditionJob, plan_transcode
 from workers.media.probe import ProbeInfo, probe, sha256_file, validate
@@ -184,13 +185,19 @@ def prepare(
             "aufgezeichnete Videos müssen nach BITV 2.0 untertitelt sein.",
         ))
 
-    options = {"fit": fit.to_dict(), "branding": branding,
+    options = {"branding": branding,
                "title": title if (branding or thumbnail_title) else "",
                "thumbnail_at": thumbnail_at, "thumbnail_title": thumbnail_title,
                "card_seconds": card_seconds}
     sub_sha = track.sha256 if track else None
     out_dir.mkdir(parents=True, exist_ok=True)
-    keys = {p.name: cache_key(info.sha256, sub_sha, p, options) for p in profiles}
+    keys = {
+        p.name: cache_key(info.sha256, sub_sha, p, {
+            **options,
+            "fit": None if same_shape(info.width, info.height, p) else fit.to_dict(),
+        })
+        for p in profiles
+    }
     stem = {p.name: f"{p.name}-{keys[p.name][:16]}" for p in profiles}
     done: dict[str, Rendition] = {}
     for p in profiles:
@@ -252,7 +259,8 @@ def _render(
             )))
         srt = vtt = None
         if track is not None and not p.burned:
-            srt = _write_text(out_dir / f"{stem[p.name]}.de.srt", to_srt(track, offset=card_seconds))
+            srt = _write_text(out_dir / f"{stem[p.name]}.de.srt",
+                              to_srt(track, offset=card_seconds))
             vtt = _write_text(out_dir / f"{stem[p.name]}.de.vtt",
                               to_webvtt(track, offset=card_seconds))
         sidecars[p.name] = (srt, vtt)

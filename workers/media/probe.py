@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +137,7 @@ def parse_probe(stderr: str, packets: str) -> dict[str, Any]:
     if not pts or timebase is None:
         raise ValueError(Code.TRUNCATED)
     ordered = sorted(pts)
-    deltas = [b - a for a, b in zip(ordered, ordered[1:], strict=False) if b > a]
+    deltas = [b - a for a, b in pairwise(ordered) if b > a]
     end = ordered[-1] + (durations[pts.index(ordered[-1])] or (deltas[-1] if deltas else 0))
     duration = (end - ordered[0]) * timebase
     frames = len(pts)
@@ -159,7 +160,7 @@ def parse_probe(stderr: str, packets: str) -> dict[str, Any]:
 
 
 def probe(path: Path) -> ProbeInfo:
-    """Probe ``path`` without changing it; raise ``MediaError`` with a German message if unusable."""
+    """Probe ``path`` (never modified); raise ``MediaError`` with a German message if unusable."""
     path = Path(path)
     name = path.name
     if not path.is_file():

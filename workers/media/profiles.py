@@ -104,6 +104,8 @@ class Profile:
             raise ValueError(f"profile {self.name}: crf out of range")
         if self.pix_fmt != "yuv420p" or self.h264_profile != "high":
             raise ValueError(f"profile {self.name}: only H.264 High yuv420p is supported")
+        if self.preset == "ultrafast":  # no CABAC/8x8dct: the stream would be Baseline
+            raise ValueError(f"profile {self.name}: preset ultrafast cannot produce H.264 High")
         if self.card_seconds <= 0:
             raise ValueError(f"profile {self.name}: card_seconds must be positive")
 
