@@ -187,7 +187,10 @@ class Sandbox:
         self._server = ThreadingHTTPServer(("127.0.0.1", self._port), _H)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"sandbox-{self.platform}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() returns in ~50 ms instead of 500 ms
+            name=f"sandbox-{self.platform}",
+            daemon=True,
         )
         self._thread.start()
         return self
