@@ -132,6 +132,22 @@ def test_happy_path_one_public_video_with_captions_thumbnail_playlist(
     assert creds.values["refresh_token"] not in caplog.text
 
 
+def test_lost_answers_in_finish_do_not_add_twice(kit, make_ctx, sb, video, extras) -> None:
+    """When the answers to captions.insert and playlistItems.insert are lost, a retried finish
+    finds the caption track and the playlist entry instead of adding them again."""
+    yt, creds = adapter(sb)
+    ctx = to_public(kit, yt, ctx_for(make_ctx, yt, creds, video, **extras))
+    sb.inject(Fault(method="POST", path=r"^/upload/youtube/v3/captions$", reset=True, after=True))
+    sb.inject(Fault(method="POST", path=r"^/youtube/v3/playlistItems$", reset=True, after=True))
+    with pytest.raises(ConnectionLost):
+        yt.finish(ctx)
+    yt.finish(kit.fresh(ctx))
+    snap = sb.snapshot()
+    assert len(snap["captions"]) == 1 and len(snap["playlists"]["PLwtgSeason1"]) == 1
+    remote = kit.fresh(ctx).remote
+    assert remote["caption_id"] == snap["captions"][0]["id"] and remote["playlist_item_id"]
+
+
 def test_scheduled_post_is_private_with_publish_at(kit, make_ctx, sb, video) -> None:
     """With scheduled_at ahead, publish leaves the video private with publishAt (native
     scheduling) and find_published reports it."""

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,7 +56,8 @@ from .errors import (
     TransientError,
 )
 from .http import read_chunks
-from .youtube_client import PLATFORM, SCOPE_FORCE_SSL, YouTubeClient
+from .youtube_client import PLATFORM, YouTubeClient
+from .youtube_finish import finish_caption, finish_playlist, finish_thumbnail
 
 #: room kept in the 500-character tag budget for the post's marker tag
 MARKER_RESERVE = 64
@@ -208,9 +208,9 @@ class YouTube(Platform):
     def _finish(self, ctx: PostContext) -> None:
         vid = _video_id(ctx)
         errors: list[PlatformError] = []
-        for step in (self._caption, self._thumbnail, self._playlist):
+        for step in (finish_caption, finish_thumbnail, finish_playlist):
             try:
-                step(ctx, vid)
+                step(self.client, ctx, vid)
             except PlatformError as exc:  # best effort: try the others, report the first
                 errors.append(exc)
         if errors:
@@ -330,89 +330,6 @@ class YouTube(Platform):
             if ctx.marker in ((video.get("snippet") or {}).get("tags") or []):
                 return dict(video)
         return None
-
-    # --- finish steps ---------------------------------------------------------------------------
-    def _caption(self, ctx: PostContext, vid: str) -> None:
-        if ctx.captions_srt is None or ctx.remote.get("caption_id"):
-            return
-        o = self.options
-        if ctx.remote.get("caption_pending") and self._existing_caption(ctx, vid):
-            return
-        ctx.record({"caption_pending": True})
-        meta = {"snippet": {"videoId": vid, "language": o.language, "name": o.caption_name,
-                            "isDraft": False}}
-        boundary = "wtg" + secrets.token_hex(12)
-        body = b"".join([
-            f"--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n".encode(),
-            json.dumps(meta).encode(),
-            f"\r\n--{boundary}\r\nContent-Type: application/octet-stream\r\n\r\n".encode(),
-            ctx.captions_srt.read_bytes(), f"\r\n--{boundary}--\r\n".encode()])
-        try:
-            resp = self.client.call(
-                ctx.quota, "captions.insert", "POST", self.client.upload_url("captions"),
-                params={"part": "snippet", "uploadType": "multipart"}, data=body,
-                headers={"Content-Type": f"multipart/related; boundary={boundary}"})
-        except CredentialsExpired as exc:
-            if exc.code != "insufficientPermissions":
-                raise
-            raise CredentialsExpired(PLATFORM, exc.detail, code=exc.code, status=exc.status,
-                                     message_de=(
-                "Untertitel konnten nicht zu YouTube hochgeladen werden: dem Zugang fehlt die "
-                f"Berechtigung „{SCOPE_FORCE_SSL}“ („youtube.upload“ reicht dafür nicht). "
-                "Bitte das YouTube-Konto neu verbinden und diesen Zugriff erlauben; das Video "
-                "selbst ist veröffentlicht.")) from exc
-        except RejectedByPlatform as exc:
-            if exc.code == "captionExists" and self._existing_caption(ctx, vid):
-                return
-            raise
-        ctx.record({"caption_id": resp.json()["id"], "caption_pending": False})
-
-    def _existing_caption(self, ctx: PostContext, vid: str) -> bool:
-        items = self.client.call(ctx.quota, "captions.list", "GET", self.client.api("captions"),
-                                 params={"part": "snippet", "videoId": vid}).json()["items"]
-        for item in items:
-            snip = item.get("snippet") or {}
-            if (snip.get("language"), snip.get("name")) == (self.options.language,
-                                                             self.options.caption_name):
-                ctx.record({"caption_id": item["id"], "caption_pending": False})
-                return True
-        return False
-
-    def _thumbnail(self, ctx: PostContext, vid: str) -> None:
-        if ctx.thumbnail is None or ctx.remote.get("thumbnail_set"):
-            return
-        data = ctx.thumbnail.read_bytes()
-        mime = "image/jpeg" if data[:3] == b"\xff\xd8\xff" else (
-            "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "")
-        limit = self.options.thumbnail_max_bytes
-        if not mime or len(data) > limit:
-            raise RejectedByPlatform(PLATFORM, f"thumbnail {len(data)} bytes {mime or '?'}",
-                                     code="thumbnail", message_de=(
-                f"Das Vorschaubild {ctx.thumbnail.name} muss ein JPEG oder PNG bis "
-                f"{limit // (1024 * 1024)} MB sein (es hat {len(data) / 1048576:.1f} MB)."))
-        self.client.call(ctx.quota, "thumbnails.set", "POST",
-                         self.client.upload_url("thumbnails/set"), params={"videoId": vid},
-                         data=data, headers={"Content-Type": mime})
-        ctx.record({"thumbnail_set": True})
-
-    def _playlist(self, ctx: PostContext, vid: str) -> None:
-        pid = ctx.playlist_id
-        if not pid or ctx.remote.get("playlist_item_id"):
-            return
-        if ctx.remote.get("playlist_pending"):
-            items = self.client.call(ctx.quota, "playlistItems.list", "GET",
-                                     self.client.api("playlistItems"),
-                                     params={"part": "snippet", "playlistId": pid,
-                                             "videoId": vid}).json().get("items") or []
-            if items:
-                ctx.record({"playlist_item_id": items[0]["id"], "playlist_pending": False})
-                return
-        ctx.record({"playlist_pending": True})
-        item = self.client.call(ctx.quota, "playlistItems.insert", "POST",
-                                self.client.api("playlistItems"), params={"part": "snippet"},
-                                json={"snippet": {"playlistId": pid, "resourceId": {
-                                    "kind": "youtube#video", "videoId": vid}}}).json()
-        ctx.record({"playlist_item_id": item["id"], "playlist_pending": False})
 
     # --- helpers --------------------------------------------------------------------------------
     def _status(self, privacy: str) -> dict[str, Any]:

@@ -26,7 +26,8 @@ Account options (``Account.options``), all optional:
     thumbnail_max_bytes  2 MiB (Google raised the limit to 50 MB on 2026-09-14; some copies of
                          the page still say 2 MB, so the default stays conservative)
     watch_url            prefix of the public URL ("https://www.youtube.com/watch?v=")
-    quota_daily_units / quota_daily_uploads          10000 / 100
+    daily_quota_units / daily_upload_calls           10000 / 100 (the first is also what
+                         workers.publishing.DbQuota reads)
     cost_videos_insert 1, cost_videos_list 1, cost_videos_update 50, cost_captions_insert 400,
     cost_captions_list 50, cost_thumbnails_set 50, cost_playlist_items_insert 50,
     cost_playlist_items_list 1, cost_channels_list 1
@@ -64,7 +65,7 @@ PACIFIC = ZoneInfo("America/Los_Angeles")
 
 @dataclass(frozen=True, kw_only=True)
 class QuotaCosts:
-    """Units per call and the daily allocations (account options ``quota_*``/``cost_*``)."""
+    """Units per call and the daily allocations (account options ``daily_*``/``cost_*``)."""
 
     daily_units: int = 10_000
     daily_uploads: int = 100
@@ -77,6 +78,12 @@ class QuotaCosts:
     playlist_items_insert: int = 50
     playlist_items_list: int = 1
     channels_list: int = 1
+
+    def per_post(self, *, polls: int = 10) -> int:
+        """Units one post needs from upload to playlist (for the pre-flight check): insert,
+        ``polls`` videos.list, publish (list + update), captions, thumbnail, playlist."""
+        return (self.videos_insert + (polls + 1) * self.videos_list + self.videos_update
+                + self.captions_insert + self.thumbnails_set + self.playlist_items_insert)
 
     def of(self, method: str) -> int:
         """Cost of ``"videos.insert"``, ``"playlistItems.list"`` ... (unknown methods: 1)."""
@@ -108,8 +115,8 @@ class YouTubeOptions:
         upload = o.get("upload_base") or api.replace("/youtube/v3", "/upload/youtube/v3")
         costs = QuotaCosts(**{
             k: int(o[f"cost_{k}"]) for k in QuotaCosts.__dataclass_fields__ if f"cost_{k}" in o
-        } | {k: int(o[f"quota_{k}"]) for k in ("daily_units", "daily_uploads")
-             if f"quota_{k}" in o})
+        } | {k: int(o[opt]) for k, opt in (("daily_units", "daily_quota_units"),
+                                            ("daily_uploads", "daily_upload_calls")) if opt in o})
         kw: dict[str, Any] = {k: o[k] for k in (
             "token_url", "category_id", "publish_privacy", "language", "caption_name",
             "watch_url") if o.get(k)}
