@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import os
 import signal
+import tracemalloc
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from config.secrets import InMemoryCredentials
+from config.secrets import CredentialStore, InMemoryCredentials, env_prefix
 from episodes.captions import PostText
 from sandbox import Fault
 from sandbox.tiktok import TikTokSandbox
@@ -423,3 +424,51 @@ def test_killed_mid_upload_then_fresh_adapter_resumes(kit, make_ctx, sb, big, tm
     adapter.upload(ctx)
     _finish(kit, adapter, ctx)
     _one_post(kit, sb, big)
+
+
+def test_rotated_tokens_are_written_to_the_secret_store(kit, make_ctx, sb, video,
+                                                        tmp_path) -> None:
+    """With the file-backed credential store, a refresh writes the new token pair to the
+    account's secret files (mode 0600) and the next adapter uses them."""
+    account, secrets = sb.account()
+    env = {env_prefix(account.name) + k.upper(): v for k, v in secrets.items()}
+    store = CredentialStore(account.name, environ=env, secrets_dir=tmp_path / "secrets")
+    sb.expire_access_tokens()
+    TikTok(account, store).check_credentials()
+    folder = tmp_path / "secrets" / account.name
+    new_refresh = (folder / "refresh_token").read_text()
+    assert new_refresh != secrets["refresh_token"] and (folder / "access_token").is_file()
+    assert (folder / "refresh_token").stat().st_mode & 0o777 == 0o600
+    again = CredentialStore(account.name, environ=env, secrets_dir=tmp_path / "secrets")
+    TikTok(account, again).check_credentials()
+    assert sb.rotations == 1
+
+
+def test_rotated_tokens_that_cannot_be_stored_raise_in_german(kit, sb) -> None:
+    """If the rotated pair cannot be persisted the adapter raises CredentialsExpired with a
+    German explanation instead of using a token it would lose."""
+    account, secrets = sb.account()
+    env = {env_prefix(account.name) + k.upper(): v for k, v in secrets.items()}
+    store = CredentialStore(account.name, environ=env, secrets_dir=None)
+    sb.expire_access_tokens()
+    with pytest.raises(CredentialsExpired) as err:
+        TikTok(account, store).check_credentials()
+    assert err.value.code == "not_stored" and "nicht speichern" in err.value.message_de
+
+
+def test_upload_memory_does_not_grow_with_file_size(kit, make_ctx, start_sandbox,
+                                                    tmp_path) -> None:
+    """Uploading a 24 MB file in 2 MiB chunks peaks far below the file size (client and
+    sandbox together): the file is streamed from disk, never read whole."""
+    sb = start_sandbox("tiktok", min_chunk=1024 * KIB)
+    video = kit.write_video(tmp_path / "long.mp4", 24 * MB, seed=11)
+    adapter, creds = kit.adapter_for(sb, chunk_size=2048 * KIB)
+    ctx = make_ctx(adapter.account, creds, video)
+    tracemalloc.start()
+    try:
+        adapter.upload(ctx)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kit.fresh(ctx).remote["upload_done"] is True
+    assert peak < 8 * MB, f"peak {peak} bytes"

@@ -233,7 +233,15 @@ class TikTok(Platform):
                 raise
             access, refresh = str(body["access_token"]), str(body["refresh_token"])
             # persist BOTH before using either: the old refresh token is dead from now on
-            self.credentials.update({"access_token": access, "refresh_token": refresh})
+            try:
+                self.credentials.update({"access_token": access, "refresh_token": refresh})
+            except (OSError, RuntimeError) as exc:
+                raise CredentialsExpired(
+                    NAME, f"rotated tokens not stored: {type(exc).__name__}", code="not_stored",
+                    message_de="TikTok hat neue Zugangstokens ausgegeben, wtg konnte sie aber "
+                               "nicht speichern (Verzeichnis für Zugangsdaten prüfen). Bitte das "
+                               "TikTok-Konto neu verbinden; der Beitrag wartet.",
+                ) from exc
 
     # --- hooks ----------------------------------------------------------------------------
     def _check_credentials(self) -> None:
