@@ -9,6 +9,7 @@ files through :mod:`config.secrets`.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,15 @@ class Settings(BaseModel):
     )
     sweep_seconds: float = Field(
         30.0, gt=0, description="how often the scheduler re-enqueues posts whose worker died"
+    )
+    clock_start: datetime | None = Field(
+        None, description="with time_scale: the virtual time when the scheduler first starts"
+    )
+    leader_lease_seconds: float = Field(
+        15.0, gt=0, description="the active scheduler's lease; a standby takes over after it"
+    )
+    native_schedule_hours: float = Field(
+        2.0, ge=0, description="hand natively scheduled posts to the platform this early"
     )
     poll_interval_min: float = Field(2.0, ge=0, description="seconds between processing polls")
     poll_interval_max: float = Field(60.0, ge=0)

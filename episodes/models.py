@@ -348,3 +348,15 @@ class Notification(Base):
     episode_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     post_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SchedulerClock(Base):
+    """The virtual clock's anchor (demo and tests with ``time_scale``): shared by the scheduler
+    and its standby, so a takeover continues the same clock instead of starting a new one."""
+
+    __tablename__ = "scheduler_clock"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scale: Mapped[float] = mapped_column(Float)
+    virtual_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    real_start: Mapped[datetime] = mapped_column(UTCDateTime)
