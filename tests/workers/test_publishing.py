@@ -11,26 +11,31 @@ import pytest
 
 from episodes.lifecycle import PostState
 from episodes.models import Notification, PublishAttempt
-from sandbox import Fault, sandboxes
+from sandbox import Fault
+from sandbox.mastodon import MastodonSandbox
 from workers.publishing import run_post
 
 from .world import World, make_world
 
 
 @pytest.fixture
-def mastodon() -> Iterator[object]:
-    with sandboxes()["mastodon"](processing_polls=1) as sb:
+def mastodon() -> Iterator[MastodonSandbox]:
+    with MastodonSandbox(processing_polls=1) as sb:
         yield sb
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mastodon) -> Iterator[World]:  # type: ignore[no-untyped-def]
+def world(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mastodon: MastodonSandbox
+) -> Iterator[World]:
     w = make_world(tmp_path, monkeypatch, {"mastodon-lup": mastodon})
     yield w
     w.rt.db.dispose()
 
 
-def test_queued_post_is_published_once_with_the_renditions_bytes(world: World, mastodon) -> None:  # type: ignore[no-untyped-def]
+def test_queued_post_is_published_once_with_the_renditions_bytes(
+    world: World, mastodon: MastodonSandbox
+) -> None:
     """A queued post goes upload -> processing -> published; the server holds one post with the
     rendition's sha256 and the post records its public URL."""
     world.queue("mastodon-lup")
@@ -43,7 +48,9 @@ def test_queued_post_is_published_once_with_the_renditions_bytes(world: World, m
     assert post.remote["publish_started"] and post.rendition_sha256 == world.sha256
 
 
-def test_connection_dropped_after_publish_is_reconciled_not_reposted(world: World, mastodon) -> None:  # type: ignore[no-untyped-def]
+def test_connection_dropped_after_publish_is_reconciled_not_reposted(
+    world: World, mastodon: MastodonSandbox
+) -> None:
     """The status POST is handled but its answer is lost: the post becomes unconfirmed, the next
     run reconciles (same Idempotency-Key) and the account has exactly one status."""
     mastodon.inject(Fault(method="POST", path=r"^/api/v1/statuses$", reset=True, after=True))
@@ -60,10 +67,13 @@ def test_connection_dropped_after_publish_is_reconciled_not_reposted(world: Worl
     assert "unknown" in steps
 
 
-def test_server_error_on_upload_is_retried_and_posts_once(world: World, mastodon) -> None:  # type: ignore[no-untyped-def]
+def test_server_error_on_upload_is_retried_and_posts_once(
+    world: World, mastodon: MastodonSandbox
+) -> None:
     """A 500 on the media upload keeps the post uploading with a retry; the retry completes."""
-    mastodon.inject(Fault(method="POST", path=r"^/api/v2/media$", status=500,
-                          body={"error": "boom"}))
+    mastodon.inject(
+        Fault(method="POST", path=r"^/api/v2/media$", status=500, body={"error": "boom"})
+    )
     world.queue("mastodon-lup")
     first = run_post(world.rt, world.post_ids["mastodon-lup"], "w1")
     assert first.state == "uploading" and first.again is not None
@@ -72,7 +82,9 @@ def test_server_error_on_upload_is_retried_and_posts_once(world: World, mastodon
     assert len(mastodon.snapshot()["published"]) == 1
 
 
-def test_revoked_token_waits_for_staff_with_a_german_message(world: World, mastodon) -> None:  # type: ignore[no-untyped-def]
+def test_revoked_token_waits_for_staff_with_a_german_message(
+    world: World, mastodon: MastodonSandbox
+) -> None:
     """A revoked token moves the post to needs_attention, keeps the reason and tells staff."""
     mastodon.revoke("mastodon-token-1")
     world.queue("mastodon-lup")
@@ -86,7 +98,9 @@ def test_revoked_token_waits_for_staff_with_a_german_message(world: World, masto
     assert mastodon.snapshot()["published"] == []
 
 
-def test_processing_error_fails_the_post_and_a_retry_uploads_fresh(world: World, mastodon) -> None:  # type: ignore[no-untyped-def]
+def test_processing_error_fails_the_post_and_a_retry_uploads_fresh(
+    world: World, mastodon: MastodonSandbox
+) -> None:
     """Processing that ends in an error fails the post; staff's retry uploads again and posts
     exactly once."""
     mastodon.fail_processing.append("unsupported codec")
@@ -98,7 +112,7 @@ def test_processing_error_fails_the_post_and_a_retry_uploads_fresh(world: World,
     assert len(mastodon.snapshot()["published"]) == 1
 
 
-def test_two_workers_racing_publish_exactly_once(world: World, mastodon) -> None:  # type: ignore[no-untyped-def]
+def test_two_workers_racing_publish_exactly_once(world: World, mastodon: MastodonSandbox) -> None:
     """Two workers run the same post at the same moment: one holds the lease, one post results."""
     world.queue("mastodon-lup")
     barrier = threading.Barrier(2)
@@ -117,7 +131,9 @@ def test_two_workers_racing_publish_exactly_once(world: World, mastodon) -> None
     assert len(mastodon.snapshot()["published"]) == 1
 
 
-def test_dead_workers_post_is_taken_over_after_its_lease_expires(world: World, mastodon) -> None:  # type: ignore[no-untyped-def]
+def test_dead_workers_post_is_taken_over_after_its_lease_expires(
+    world: World, mastodon: MastodonSandbox
+) -> None:
     """A worker that died holding the lease in `publishing` blocks nobody for longer than the
     lease; the next worker reconciles first and the account ends with one post."""
     from datetime import timedelta
