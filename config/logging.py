@@ -82,5 +82,5 @@ def setup_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("urllib3", "apscheduler.executors", "PIL"):
+    for noisy in ("urllib3", "apscheduler.executors", "PIL", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
