@@ -52,11 +52,51 @@ def settings_from_dict(data: Mapping[str, Any], *, origin: str = "Einstellungen"
     except ValidationError as exc:
         lines = [f"Die Einstellungen ({origin}) sind nicht gültig:"]
         for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "(gesamt)"
-            env_name = ENV_PREFIX + "__".join(str(p) for p in err["loc"]).upper()
-            msg = str(err["msg"]).removeprefix("Value error, ")
+            loc = tuple(err["loc"])
+            where = ".".join(str(p) for p in loc) or "(gesamt)"
+            # a list (accounts) can only come whole from one variable, as JSON
+            keys = loc[: next((i for i, p in enumerate(loc) if isinstance(p, int)), len(loc))]
+            env_name = ENV_PREFIX + "__".join(str(p) for p in keys).upper()
+            msg = _german(err)
             lines.append(f"  - {where}: {msg} (Datei oder Umgebungsvariable {env_name})")
         raise SettingsError("\n".join(lines)) from None
+
+
+#: pydantic's own error types in German (our validators already speak German)
+_GERMAN = {
+    "missing": "fehlt",
+    "extra_forbidden": "unbekannte Einstellung (Tippfehler?)",
+    "int_parsing": "muss eine ganze Zahl sein",
+    "int_type": "muss eine ganze Zahl sein",
+    "int_from_float": "muss eine ganze Zahl sein",
+    "float_parsing": "muss eine Zahl sein",
+    "float_type": "muss eine Zahl sein",
+    "bool_parsing": "muss true oder false sein",
+    "bool_type": "muss true oder false sein",
+    "string_type": "muss Text sein",
+    "greater_than": "muss größer als {gt} sein",
+    "greater_than_equal": "muss mindestens {ge} sein",
+    "less_than": "muss kleiner als {lt} sein",
+    "less_than_equal": "darf höchstens {le} sein",
+    "enum": "erlaubt sind: {expected}",
+    "literal_error": "erlaubt sind: {expected}",
+    "tuple_type": "muss eine Liste sein",
+    "list_type": "muss eine Liste sein",
+    "dict_type": "muss eine Tabelle sein",
+    "model_type": "muss eine Tabelle sein",
+    "model_attributes_type": "muss eine Tabelle sein",
+    "path_type": "muss ein Pfad sein",
+}
+
+
+def _german(err: Any) -> str:
+    template = _GERMAN.get(err["type"])
+    if template is None:
+        return str(err["msg"]).removeprefix("Value error, ")
+    try:
+        return template.format(**(err.get("ctx") or {})).replace("' or '", "' oder '")
+    except (KeyError, IndexError):
+        return template.split(":")[0]
 
 
 def credentials_for(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from .secrets import Secret
 
@@ -132,7 +132,8 @@ class Settings(BaseModel):
     log_json: bool = False
     task_time_limit: int = Field(3600, ge=10, description="seconds; hard limit per task")
     visibility_timeout: int = Field(
-        7200, ge=60, description="Redis redelivery after this many seconds; above the longest task"
+        7200, ge=60, validate_default=True,  # checked against task_time_limit even if unset
+        description="Redis redelivery after this many seconds; above the longest task",
     )
     notify_urls: tuple[Secret, ...] = ()  # apprise URLs (may contain tokens)
     dashboard: DashboardSettings = DashboardSettings()
@@ -153,20 +154,34 @@ class Settings(BaseModel):
             v = [u for u in v.split(",") if u.strip()]
         return tuple(Secret(u) if isinstance(u, str) else u for u in v)
 
-    @model_validator(mode="after")
-    def _checks(self) -> Settings:
-        names = [a.name for a in self.accounts]
+    # checks across fields are field validators, so the error names the field (and its
+    # environment variable); fields are validated in declaration order
+    @field_validator("accounts")
+    @classmethod
+    def _unique_names(cls, v: tuple[AccountSettings, ...]) -> tuple[AccountSettings, ...]:
+        names = [a.name for a in v]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"Kontoname mehrfach vergeben: {', '.join(dupes)}")
-        if self.visibility_timeout <= self.task_time_limit:
+        return v
+
+    @field_validator("visibility_timeout")
+    @classmethod
+    def _above_time_limit(cls, v: int, info: ValidationInfo) -> int:
+        limit = info.data.get("task_time_limit")
+        if limit is not None and v <= limit:
             raise ValueError(
-                "visibility_timeout muss größer als task_time_limit sein, sonst stellt Redis "
+                f"muss größer als task_time_limit ({limit}) sein, sonst stellt Redis "
                 "lange Aufgaben ein zweites Mal zu"
             )
-        if not self.database_url.startswith(("sqlite:", "postgresql")):
-            raise ValueError("database_url: nur sqlite:/// oder postgresql+psycopg:// ")
-        return self
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, v: str) -> str:
+        if not v.startswith(("sqlite:", "postgresql")):
+            raise ValueError("nur sqlite:///… oder postgresql+psycopg://… werden unterstützt")
+        return v
 
     @property
     def tz(self) -> ZoneInfo:
