@@ -59,3 +59,29 @@ def make_stack(tmp_path: Path, redis_url: str) -> Iterator[object]:
     yield make
     for stack in stacks:
         stack.stop()
+
+
+POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A scratch PostgreSQL database (``postgresql+psycopg://...``), dropped after the test.
+
+    PostgreSQL is on every development machine and in CI: if it does not answer, the test fails
+    with a clear message instead of being skipped."""
+    import uuid
+
+    import psycopg
+
+    name = f"wtg_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL on 127.0.0.1:5432 (user postgres) is not reachable: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
