@@ -22,8 +22,15 @@ STYLE = {
 }
 
 
+WD = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
+
+
+def _de(at: datetime) -> str:
+    return f"{WD[at.weekday()]} {at:%d.%m.%Y %H:%M}"
+
+
 def _local(at: datetime | None, tz: ZoneInfo) -> str:
-    return at.astimezone(tz).strftime("%a %d.%m.%Y %H:%M") if at else "–"
+    return _de(at.astimezone(tz)) if at else "–"
 
 
 def _series(app: Any, s: Any) -> Any:
@@ -86,8 +93,8 @@ def status_table(app: Any) -> None:
     for e in data["episodes"]:
         cells = {p["account"]: p for p in e["posts"]}
         row = [str(e["number"]), e["place"] or e["title"],
-               datetime.fromisoformat(e["slot"]).strftime("%a %d.%m.%Y %H:%M") if e["slot"]
-               else "–", e["media"], "ja" if e["approved"] else "nein"]
+               _de(datetime.fromisoformat(e["slot"])) if e["slot"] else "–", e["media"],
+               "ja" if e["approved"] else "nein"]
         for a in accounts:
             p = cells.get(a)
             if p is None:
