@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import signal
@@ -472,3 +473,21 @@ def test_upload_memory_does_not_grow_with_file_size(kit, make_ctx, start_sandbox
         tracemalloc.stop()
     assert kit.fresh(ctx).remote["upload_done"] is True
     assert peak < 8 * MB, f"peak {peak} bytes"
+
+
+def test_no_token_reaches_the_logs(kit, make_ctx, sb, video, caplog) -> None:
+    """wtg's debug logs of a refresh, an upload and a publish contain no access, refresh or
+    upload token (urllib3's own debug lines are silenced by config.logging)."""
+    account, secrets = sb.account()
+    creds = InMemoryCredentials(secrets)
+    adapter = TikTok(account, creds)
+    sb.expire_access_tokens()
+    ctx = make_ctx(account, creds, video)
+    with caplog.at_level(logging.DEBUG):
+        adapter.upload(ctx)
+        _finish(kit, adapter, ctx)
+    upload_token = kit.fresh(ctx).remote["upload_url"].split("upload_token=")[1]
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("wtg"))
+    assert "/upload/" in text  # the chunk PUTs were logged ...
+    for secret in (*secrets.values(), *creds.values.values(), upload_token):
+        assert secret not in text  # ... without any token
