@@ -23,6 +23,12 @@ Recorded in ``ctx.remote``: ``media_id``, ``media_ready``, ``status_attempt_at``
 the status POST, so reconciliation knows whether the idempotency window is still open),
 ``status_id``, ``status_url``, ``scheduled``.
 
+Reconciliation (``find_published``): a recorded ``status_id`` is confirmed with a GET (a deleted
+status raises instead of posting again); within 55 minutes of a recorded attempt the status POST
+is re-sent with the same Idempotency-Key (the documented way: it returns the existing status, or
+completes the interrupted publish exactly once); later, the account's scheduled and recent
+statuses are searched for our media id or the post's marker.
+
 Memory: the multipart body is produced by :class:`MultipartFile`, which streams the video from
 disk in ``SPEC.chunk_size`` blocks with a known Content-Length; nothing holds the whole file.
 """
