@@ -340,3 +340,85 @@ __all__ = [
     "quota_used", "record_remote", "release_lease", "stale_in_flight", "status_grid",
     "sync_accounts", "take_lease", "take_named_lease", "transition",
 ]
+
+
+# --- dashboard reads (monitoring, post page, notifications) -----------------------------------
+def ping(s: Session) -> bool:
+    """True if the database answers."""
+    from sqlalchemy import literal
+
+    return s.execute(select(literal(1))).scalar() == 1
+
+
+def get_post(s: Session, post_id: int) -> Post | None:
+    """A post with its account, episode (and series) and attempts loaded."""
+    q = (
+        select(Post).where(Post.id == post_id)
+        .options(selectinload(Post.account), selectinload(Post.attempts_log),
+                 selectinload(Post.episode).selectinload(Episode.series))
+    )
+    return s.scalars(q).first()
+
+
+def post_counts(s: Session) -> list[tuple[str, str, int]]:
+    """(platform, state, number of posts) over every series."""
+    from sqlalchemy import func
+
+    q = (
+        select(Account.platform, Post.state, func.count(Post.id))
+        .join(Account, Post.account_id == Account.id)
+        .group_by(Account.platform, Post.state)
+    )
+    return [(p, st, int(n)) for p, st, n in s.execute(q)]
+
+
+def publish_delays(s: Session) -> list[tuple[str, float]]:
+    """(platform, seconds from slot to publication) for every published post."""
+    q = (
+        select(Account.platform, Post.slot_at, Post.published_at)
+        .join(Account, Post.account_id == Account.id)
+        .where(Post.published_at.is_not(None), Post.slot_at.is_not(None))
+    )
+    return [(p, max(0.0, (done - slot).total_seconds())) for p, slot, done in s.execute(q)]
+
+
+def attempt_durations(s: Session, *, limit: int = 5000) -> list[tuple[str, float]]:
+    """(step, seconds) of the most recent finished publish attempts."""
+    q = (
+        select(PublishAttempt.step, PublishAttempt.started_at, PublishAttempt.finished_at)
+        .where(PublishAttempt.finished_at.is_not(None))
+        .order_by(PublishAttempt.id.desc()).limit(limit)
+    )
+    return [(step, max(0.0, (end - start).total_seconds())) for step, start, end in s.execute(q)]
+
+
+def last_published_at(s: Session) -> datetime | None:
+    from sqlalchemy import func
+
+    return s.execute(select(func.max(Post.published_at))).scalar()
+
+
+def notifications(s: Session, *, limit: int = 100) -> list[Notification]:
+    return list(s.scalars(select(Notification).order_by(Notification.id.desc()).limit(limit)))
+
+
+def progress_of(s: Session, series_id: int) -> tuple[list[Post], list[Episode]]:
+    """The series' posts and episodes, for the dashboard's live progress (no relationships)."""
+    posts = s.scalars(
+        select(Post).join(Episode).where(Episode.series_id == series_id).order_by(Post.id)
+    )
+    eps = s.scalars(select(Episode).where(Episode.series_id == series_id))
+    return list(posts), list(eps)
+
+
+def media_in_progress(s: Session) -> list[Episode]:
+    """Episodes whose media is being probed or transcoded."""
+    return list(s.scalars(
+        select(Episode).where(Episode.media_status.in_(("probing", "transcoding")))
+    ))
+
+
+__all__ += [
+    "attempt_durations", "get_post", "last_published_at", "media_in_progress", "notifications",
+    "ping", "post_counts", "progress_of", "publish_delays",
+]
