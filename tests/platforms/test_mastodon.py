@@ -226,9 +226,10 @@ def test_after_the_idempotency_window_the_status_is_found_by_its_media(
     adapter, creds = kit.adapter_for(sb)
     ctx = make_ctx(adapter.account, creds, video)
     result, ctx = _run(kit, adapter, ctx)
-    for i in range(45):  # later posts push ours onto the second page
-        sb.statuses[f"2{i:017d}"] = {**sb.statuses[result.remote_id], "id": f"2{i:017d}",
-                                     "media_attachments": []}
+    with sb.lock:
+        for i in range(45):  # later posts push ours onto the second page
+            sb.statuses[f"2{i:017d}"] = {**sb.statuses[result.remote_id], "id": f"2{i:017d}",
+                                         "media_attachments": []}
     two_hours_ago = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
     lost = {k: v for k, v in ctx.remote.items() if k not in ("status_id", "status_url")}
     lost["status_attempt_at"] = two_hours_ago
