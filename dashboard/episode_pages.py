@@ -1,0 +1,255 @@
+"""The episode page: texts (with each platform's preview and counters), source clip and subtitle
+uploads, renditions with captions, the subtitle cue editor, and four-eyes approval."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from config.settings import KNOWN_PLATFORMS
+from episodes import store
+from episodes.models import Episode, Role
+from episodes.review import ReviewError, check_editable, cleared, media_changed
+from episodes.subtitles import Cue, SubtitleError, SubtitleTrack, load_subtitles, normalise, to_srt
+
+from .actions import ActionError, approve_episode, edit_texts
+from .app import Wtg
+from .auth import Staff, page_role, page_user
+from .media_files import media_url
+from .pages import deps_of, render
+from .preview import previews
+from .uploads import accept_subtitles, accept_video, save_cues_srt, upload_dir
+
+router = APIRouter()
+PLATFORMS = KNOWN_PLATFORMS
+
+
+def _load(s: Any, episode_id: int) -> Episode:
+    ep = s.get(Episode, episode_id)
+    if ep is None:
+        raise HTTPException(404, "Diese Folge gibt es nicht.")
+    return ep
+
+
+def _context(deps: Wtg, episode_id: int) -> dict[str, Any]:
+    with deps.db.session() as s:
+        ep = _load(s, episode_id)
+        series = ep.series
+        posts = sorted(ep.posts, key=lambda p: p.account.name)
+        accounts = [(p.account.name, p.account.platform) for p in posts]
+        root = deps.settings.media_root
+        renditions = [
+            {"profile": r.profile, "width": r.width, "height": r.height,
+             "duration": r.duration, "verified": r.verified,
+             "video": media_url(root, r.path), "vtt": media_url(root, r.captions_vtt),
+             "poster": media_url(root, r.thumbnail_path)}
+            for r in sorted(ep.renditions, key=lambda r: r.profile)
+        ]
+        audit = store.audit_log(s, target=f"episode:{episode_id}", limit=50)
+        platforms = sorted({pf for _, pf in accounts}) or list(PLATFORMS)
+        return {
+            "episode": ep, "series": series, "posts": posts, "renditions": renditions,
+            "previews": previews(deps.settings, ep, series, accounts), "audit": audit,
+            "platforms": platforms, "cleared": cleared(ep),
+            "source_name": Path(ep.source_path).name if ep.source_path else None,
+            "subtitle_name": Path(ep.subtitle_path).name if ep.subtitle_path else None,
+        }
+
+
+def _page(request: Request, staff: Staff, episode_id: int, status: int = 200,
+          **extra: Any) -> HTMLResponse:
+    return render(request, "episode.html", staff, status=status,
+                  **_context(deps_of(request), episode_id), **extra)
+
+
+@router.get("/episodes/{episode_id}", response_class=HTMLResponse)
+def episode_page(request: Request, episode_id: int,
+                 staff: Staff = Depends(page_user)) -> Response:
+    return _page(request, staff, episode_id)
+
+
+def _hashtags(raw: str) -> list[str]:
+    return [t.lstrip("#") for t in re.split(r"[\s,;]+", raw) if t.strip("# ")]
+
+
+@router.post("/episodes/{episode_id}", response_class=HTMLResponse)
+async def episode_save(request: Request, episode_id: int,
+                       staff: Staff = Depends(page_role(Role.EDITOR))) -> Response:
+    form = await request.form()
+    values: dict[str, Any] = {
+        "title": str(form.get("title", "")).strip(),
+        "place": str(form.get("place", "")).strip(),
+        "description": str(form.get("description", "")).replace("\r\n", "\n").strip(),
+        "hashtags": _hashtags(str(form.get("hashtags", ""))),
+    }
+    overrides: dict[str, dict[str, str]] = {}
+    for platform in PLATFORMS:
+        entry = {}
+        for part in ("title", "body"):
+            text = str(form.get(f"override_{platform}_{part}", "")).replace("\r\n", "\n").strip()
+            if text:
+                entry[part] = text
+        if entry:
+            overrides[platform] = entry
+    values["text_overrides"] = overrides
+    try:
+        changed = edit_texts(deps_of(request), staff, episode_id, values)
+    except ActionError as exc:
+        return _page(request, staff, episode_id, status=exc.status, errors=[exc.message_de])
+    return RedirectResponse(f"/episodes/{episode_id}?ok={'saved' if changed else 'unchanged'}",
+                            status_code=303)
+
+
+@router.post("/episodes/{episode_id}/approve", response_class=HTMLResponse)
+async def episode_approve(request: Request, episode_id: int,
+                          staff: Staff = Depends(page_user)) -> Response:
+    form = await request.form()
+    raw = str(form.get("revision", ""))
+    try:
+        approve_episode(deps_of(request), staff, episode_id, int(raw) if raw.isdigit() else None)
+    except ActionError as exc:
+        return _page(request, staff, episode_id, status=exc.status, errors=[exc.message_de])
+    return RedirectResponse(f"/episodes/{episode_id}?ok=approved", status_code=303)
+
+
+def _editable(deps: Wtg, episode_id: int) -> tuple[Path, float | None]:
+    """Upload target directory and the clip's duration; raises ActionError if frozen."""
+    with deps.db.session() as s:
+        ep = _load(s, episode_id)
+        try:
+            check_editable(ep)
+        except ReviewError as exc:
+            raise ActionError.of(exc) from None
+        duration = (ep.probe or {}).get("duration")
+        target = upload_dir(deps.settings.media_root, ep.series.slug, ep.number)
+        return target, float(duration) if duration else None
+
+
+@router.post("/episodes/{episode_id}/source", response_class=HTMLResponse)
+def upload_source(request: Request, episode_id: int, file: UploadFile = File(...),
+                  staff: Staff = Depends(page_role(Role.EDITOR))) -> Response:
+    deps = deps_of(request)
+    try:
+        target, _ = _editable(deps, episode_id)
+    except ActionError as exc:
+        return _page(request, staff, episode_id, status=exc.status, errors=[exc.message_de])
+    checked = accept_video(file.file, file.filename, target)
+    if checked.path is None:
+        return _page(request, staff, episode_id, status=422, errors=checked.errors,
+                     warnings=checked.warnings)
+    with deps.db.session() as s:
+        ep = _load(s, episode_id)
+        ep.source_path = str(checked.path)
+        ep.probe = checked.probe
+        ep.media_problems = checked.problems
+        media_changed(s, ep, staff.username, "episode.upload_source", file=checked.path.name)
+    deps.send("wtg.media.prepare", episode_id)
+    return RedirectResponse(f"/episodes/{episode_id}?ok=uploaded", status_code=303)
+
+
+@router.post("/episodes/{episode_id}/subtitles", response_class=HTMLResponse)
+def upload_subtitles(request: Request, episode_id: int, file: UploadFile = File(...),
+                     staff: Staff = Depends(page_role(Role.EDITOR))) -> Response:
+    deps = deps_of(request)
+    try:
+        target, duration = _editable(deps, episode_id)
+    except ActionError as exc:
+        return _page(request, staff, episode_id, status=exc.status, errors=[exc.message_de])
+    checked = accept_subtitles(file.file, file.filename, target, duration=duration)
+    if checked.path is None:
+        return _page(request, staff, episode_id, status=422, errors=checked.errors)
+    _use_subtitles(deps, staff, episode_id, checked.path, "episode.upload_subtitles")
+    return RedirectResponse(f"/episodes/{episode_id}?ok=subtitles", status_code=303)
+
+
+def _use_subtitles(deps: Wtg, staff: Staff, episode_id: int, path: Path, action: str) -> None:
+    with deps.db.session() as s:
+        ep = _load(s, episode_id)
+        ep.subtitle_path = str(path)
+        media_changed(s, ep, staff.username, action, file=path.name)
+        has_source = bool(ep.source_path)
+    if has_source:
+        deps.send("wtg.media.prepare", episode_id)
+
+
+# --- subtitle cue editor ----------------------------------------------------------------------
+def _cues(deps: Wtg, episode_id: int) -> tuple[Episode, list[Cue], str | None]:
+    with deps.db.session() as s:
+        ep = _load(s, episode_id)
+    if not ep.subtitle_path:
+        return ep, [], None
+    duration = (ep.probe or {}).get("duration")
+    try:
+        track = load_subtitles(Path(ep.subtitle_path), duration=duration)
+    except SubtitleError as exc:
+        return ep, [], exc.message_de
+    return ep, list(track.cues), None
+
+
+def stamp(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    sec, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{sec:02d},{ms:03d}"
+
+
+def parse_stamp(text: str) -> float:
+    """``00:01:02,500``, ``1:02.5`` or ``62,5`` -> seconds (ValueError if unreadable)."""
+    parts = text.strip().replace(",", ".").split(":")
+    if not parts or len(parts) > 3 or not all(parts):
+        raise ValueError(text)
+    value = 0.0
+    for part in parts:
+        value = value * 60 + float(part)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+@router.get("/episodes/{episode_id}/cues", response_class=HTMLResponse)
+def cues_page(request: Request, episode_id: int, staff: Staff = Depends(page_user)) -> Response:
+    ep, cues, problem = _cues(deps_of(request), episode_id)
+    return render(request, "cues.html", staff, episode=ep, cues=cues, stamp=stamp,
+                  errors=[problem] if problem else [])
+
+
+@router.post("/episodes/{episode_id}/cues", response_class=HTMLResponse)
+async def cues_save(request: Request, episode_id: int,
+                    staff: Staff = Depends(page_role(Role.EDITOR))) -> Response:
+    deps = deps_of(request)
+    form = await request.form()
+    starts, ends, texts = form.getlist("start"), form.getlist("end"), form.getlist("text")
+    cues, errors = [], []
+    for i, (a, b, text) in enumerate(zip(starts, ends, texts, strict=False), 1):
+        body = "\n".join(ln.strip() for ln in str(text).splitlines() if ln.strip())
+        if not body:
+            continue  # an emptied cue is deleted
+        try:
+            cues.append(Cue(start=parse_stamp(str(a)), end=parse_stamp(str(b)), text=body))
+        except ValueError:
+            errors.append(f"Untertitel {i}: die Zeit „{a} – {b}“ ist nicht lesbar "
+                          "(Format 00:00:01,500; das Ende muss nach dem Anfang liegen).")
+    ep, _, _ = _cues(deps, episode_id)
+    duration = (ep.probe or {}).get("duration")
+    if not errors:
+        try:
+            track = normalise(SubtitleTrack(cues=tuple(cues), name="Untertitel"),
+                              duration=duration)
+        except SubtitleError as exc:
+            errors.append(exc.message_de)
+    if errors:
+        return render(request, "cues.html", staff, status=422, episode=ep, cues=cues,
+                      stamp=stamp, errors=errors)
+    try:
+        target, _ = _editable(deps, episode_id)
+    except ActionError as exc:
+        return render(request, "cues.html", staff, status=exc.status, episode=ep, cues=cues,
+                      stamp=stamp, errors=[exc.message_de])
+    path = save_cues_srt(to_srt(track), target)
+    _use_subtitles(deps, staff, episode_id, path, "episode.edit_subtitles")
+    return RedirectResponse(f"/episodes/{episode_id}?ok=subtitles", status_code=303)

@@ -1,0 +1,195 @@
+"""Pages: login, the season grid, the calendar, a post with its attempts, the audit trail, the
+notification outbox, and the JSON the pages poll every two seconds for live progress."""
+
+from __future__ import annotations
+
+import calendar as cal
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from episodes import store
+from episodes.lifecycle import WAITING_FOR_STAFF
+from episodes.models import Series
+from episodes.users import authenticate
+
+from .actions import ActionError, retry_post
+from .app import Wtg
+from .auth import Staff, check_csrf, page_user
+from .templating import BERLIN, MONTHS, WEEKDAYS, media_label, state_label, templates
+
+router = APIRouter()
+
+FLASH = {
+    "saved": "Gespeichert. Die Folge muss neu freigegeben werden.",
+    "unchanged": "Keine Änderung.",
+    "approved": "Freigegeben.",
+    "retried": "Der Beitrag ist wieder in der Warteschlange.",
+    "uploaded": "Hochgeladen und geprüft. Das Video wird jetzt aufbereitet.",
+    "subtitles": "Untertitel gespeichert. Das Video wird mit ihnen neu aufbereitet.",
+}
+
+
+def deps_of(request: Request) -> Wtg:
+    return request.app.state.wtg
+
+
+def render(request: Request, name: str, staff: Staff | None, status: int = 200,
+           **context: Any) -> HTMLResponse:
+    flash = FLASH.get(request.query_params.get("ok", ""))
+    return templates.TemplateResponse(
+        request, name, {"user": staff, "flash": flash, **context}, status_code=status
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/"
+
+
+# --- login ------------------------------------------------------------------------------------
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> Response:
+    deps = deps_of(request)
+    data = deps.sessions.read(request)
+    if data.get("c"):
+        csrf = str(data["c"])
+        response = render(request, "login.html", None, csrf=csrf, next=_safe_next(next))
+    else:  # a fresh anonymous session, so the login form itself carries a CSRF token
+        value, csrf = deps.sessions.cookie(None)
+        response = render(request, "login.html", None, csrf=csrf, next=_safe_next(next))
+        deps.sessions.set(response, value)
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(
+    request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/"),
+) -> Response:
+    deps = deps_of(request)
+    expected = str(deps.sessions.read(request).get("c") or "")
+    await check_csrf(request, expected)
+    with deps.db.session() as s:
+        result = authenticate(s, username, password)
+        if result.user is not None:
+            store.audit(s, result.user.username, "user.login", f"user:{result.user.username}")
+            uid = result.user.id
+    if result.user is None:
+        response = render(request, "login.html", None, status=401, csrf=expected,
+                          next=_safe_next(next), error=result.message_de, username=username)
+        return response
+    value, _ = deps.sessions.cookie(uid)  # a new session (and CSRF token) at login
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    deps.sessions.set(response, value)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, staff: Staff = Depends(page_user)) -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    deps_of(request).sessions.clear(response)
+    return response
+
+
+# --- grid and calendar ------------------------------------------------------------------------
+def _pick_series(s: Any, slug: str | None) -> Series:
+    series = store.get_series(s, slug)
+    if series is None:
+        raise HTTPException(404, "Diese Staffel gibt es nicht.")
+    return series
+
+
+@router.get("/", response_class=HTMLResponse)
+def grid(request: Request, series: str | None = None,
+         staff: Staff = Depends(page_user)) -> Response:
+    deps = deps_of(request)
+    with deps.db.session() as s:
+        everything = store.all_series(s)
+        current = _pick_series(s, series) if everything else None
+        rows = store.status_grid(s, current.id) if current else []
+    accounts = sorted({c.account for r in rows for c in r.cells})
+    return render(request, "grid.html", staff, series=current, all_series=everything,
+                  rows=rows, accounts=accounts)
+
+
+@router.get("/calendar", response_class=HTMLResponse)
+def calendar_view(request: Request, series: str | None = None,
+                  staff: Staff = Depends(page_user)) -> Response:
+    deps = deps_of(request)
+    with deps.db.session() as s:
+        everything = store.all_series(s)
+        current = _pick_series(s, series) if everything else None
+        rows = store.status_grid(s, current.id) if current else []
+    by_day: dict[date, list[Any]] = defaultdict(list)
+    for row in rows:
+        if row.slot_at is not None:
+            by_day[row.slot_at.astimezone(BERLIN).date()].append(row)
+    months = []
+    for year, month in sorted({(d.year, d.month) for d in by_day}):
+        weeks = cal.Calendar(firstweekday=0).monthdatescalendar(year, month)
+        months.append({"name": f"{MONTHS[month - 1]} {year}", "month": month, "weeks": weeks})
+    return render(request, "calendar.html", staff, series=current, all_series=everything,
+                  months=months, by_day=by_day, weekdays=WEEKDAYS)
+
+
+# --- posts ------------------------------------------------------------------------------------
+@router.get("/posts/{post_id}", response_class=HTMLResponse)
+def post_page(request: Request, post_id: int, staff: Staff = Depends(page_user)) -> Response:
+    with deps_of(request).db.session() as s:
+        post = store.get_post(s, post_id)
+        if post is None:
+            raise HTTPException(404, "Diesen Beitrag gibt es nicht.")
+        audit = store.audit_log(s, target=f"post:{post_id}", limit=50)
+    can_retry = post.state in {str(x) for x in WAITING_FOR_STAFF}
+    return render(request, "post.html", staff, post=post, episode=post.episode,
+                  audit=audit, can_retry=can_retry)
+
+
+@router.post("/posts/{post_id}/retry", response_class=HTMLResponse)
+def post_retry(request: Request, post_id: int, staff: Staff = Depends(page_user)) -> Response:
+    try:
+        retry_post(deps_of(request), staff, post_id)
+    except ActionError as exc:
+        return render(request, "error.html", staff, status=exc.status, message=exc.message_de,
+                      back=f"/posts/{post_id}")
+    return RedirectResponse(f"/posts/{post_id}?ok=retried", status_code=303)
+
+
+# --- audit and notifications ------------------------------------------------------------------
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, staff: Staff = Depends(page_user)) -> Response:
+    with deps_of(request).db.session() as s:
+        entries = store.audit_log(s, limit=300)
+    return render(request, "audit.html", staff, entries=entries)
+
+
+@router.get("/notifications", response_class=HTMLResponse)
+def notifications_page(request: Request, staff: Staff = Depends(page_user)) -> Response:
+    with deps_of(request).db.session() as s:
+        items = store.notifications(s, limit=200)
+    return render(request, "notifications.html", staff, items=items)
+
+
+# --- live progress (polled by static/live.js every 2 s) --------------------------------------
+@router.get("/live/progress")
+def live_progress(request: Request, series_id: int,
+                  staff: Staff = Depends(page_user)) -> JSONResponse:
+    with deps_of(request).db.session() as s:
+        posts, episodes = store.progress_of(s, series_id)
+    return JSONResponse({
+        "posts": {
+            str(p.id): {"state": p.state, "label": state_label(p.state),
+                        "progress": round(p.progress or 0.0, 1), "url": p.public_url}
+            for p in posts
+        },
+        "episodes": {
+            str(e.id): {"media_status": e.media_status, "label": media_label(e.media_status),
+                        "progress": round(e.media_progress or 0.0, 1)}
+            for e in episodes
+        },
+    })
+

@@ -1,0 +1,143 @@
+"""Uploaded source clips and subtitle files: stored under
+``media_root/uploads/<series>/<episode>/`` with a generated name (never the client's path),
+checked at once with the media pipeline, and kept: a new upload never overwrites an old one.
+
+A rejected file is deleted again and the episode keeps its previous source; the German message
+names the file as the client called it (its base name only).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import BinaryIO
+
+from episodes.subtitles import SubtitleError, load_subtitles
+from workers.media import MediaError, load_profiles, probe, validate
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mxf", ".mts")
+SUBTITLE_SUFFIXES = (".srt", ".vtt", ".ass", ".ssa")
+CHUNK = 1 << 20
+MAX_VIDEO_BYTES = 8 * 1024**3
+MAX_SUBTITLE_BYTES = 5 * 1024**2
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checked:
+    """The outcome of an upload: the stored path (None if rejected) and German findings."""
+
+    path: Path | None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    problems: list[dict[str, str]] = field(default_factory=list)  # for media_problems
+    probe: dict[str, object] = field(default_factory=dict)
+    duration: float | None = None
+
+
+def client_name(filename: str | None) -> str:
+    """The base name of what the client sent, for messages only (``../x`` and ``C:\\x`` too)."""
+    raw = filename or ""
+    name = PureWindowsPath(PurePosixPath(raw).name).name
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip()
+    return name[:120] or "Upload"
+
+
+def upload_dir(media_root: Path, series_slug: str, episode_number: int) -> Path:
+    """``media_root/uploads/<series>/<episode>``; the slug is re-checked to stay inside."""
+    slug = re.sub(r"[^a-z0-9_-]", "-", series_slug.lower())[:64] or "serie"
+    root = media_root.resolve()
+    target = (root / "uploads" / slug / f"{int(episode_number):02d}").resolve()
+    if not target.is_relative_to(root):
+        raise ValueError("upload directory outside the media root")
+    return target
+
+
+def _safe_suffix(filename: str | None, allowed: tuple[str, ...], default: str) -> str:
+    suffix = PurePosixPath(client_name(filename)).suffix.lower()
+    return suffix if suffix in allowed else default
+
+
+def _store(stream: BinaryIO, directory: Path, kind: str, suffix: str, limit: int) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    final = directory / f"{kind}-{stamp}-{secrets.token_hex(4)}{suffix}"
+    tmp = final.with_name(f".{final.name}.part")
+    size = 0
+    try:
+        with open(tmp, "xb") as out:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise OverflowError(size)
+                out.write(chunk)
+        tmp.rename(final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return final
+
+
+def _too_big(name: str, limit: int) -> Checked:
+    return Checked(path=None, errors=[
+        f"Die Datei „{name}“ ist zu groß (höchstens {limit // 1024**2} MB). "
+        "Bitte eine kleinere Fassung hochladen."
+    ])
+
+
+def accept_video(stream: BinaryIO, filename: str | None, directory: Path) -> Checked:
+    """Store and probe a source clip; errors reject it (file removed), warnings are kept."""
+    shown = client_name(filename)
+    try:
+        path = _store(stream, directory, "source",
+                      _safe_suffix(filename, VIDEO_SUFFIXES, ".mp4"), MAX_VIDEO_BYTES)
+    except OverflowError:
+        return _too_big(shown, MAX_VIDEO_BYTES)
+    try:
+        info = probe(path)
+    except MediaError as exc:
+        path.unlink(missing_ok=True)
+        return Checked(path=None, errors=[exc.message_de.replace(path.name, shown)])
+    found = validate(info, load_profiles().values())
+    errors = [p.message_de.replace(path.name, shown) for p in found if p.is_error]
+    warnings = [p.message_de.replace(path.name, shown) for p in found if not p.is_error]
+    if errors:
+        path.unlink(missing_ok=True)
+        return Checked(path=None, errors=errors, warnings=warnings)
+    problems = [{**p.to_dict(), "message_de": p.message_de.replace(path.name, shown)}
+                for p in found]
+    return Checked(path=path, warnings=warnings, problems=problems, probe=info.to_dict(),
+                   duration=info.duration)
+
+
+def accept_subtitles(
+    stream: BinaryIO, filename: str | None, directory: Path, *, duration: float | None
+) -> Checked:
+    """Store and parse a subtitle file (SRT, WebVTT, ASS); unreadable files are rejected."""
+    shown = client_name(filename)
+    try:
+        path = _store(stream, directory, "subtitles",
+                      _safe_suffix(filename, SUBTITLE_SUFFIXES, ".srt"), MAX_SUBTITLE_BYTES)
+    except OverflowError:
+        return _too_big(shown, MAX_SUBTITLE_BYTES)
+    try:
+        track = load_subtitles(path, duration=duration)
+    except SubtitleError as exc:
+        path.unlink(missing_ok=True)
+        return Checked(path=None, errors=[exc.message_de.replace(path.name, shown)])
+    return Checked(path=path, warnings=list(track.notes))
+
+
+def save_cues_srt(track_srt: str, directory: Path) -> Path:
+    """Write edited cues as a new SRT file beside the earlier ones (never overwriting)."""
+    import io
+
+    return _store(io.BytesIO(track_srt.encode("utf-8")), directory, "subtitles-edited", ".srt",
+                  MAX_SUBTITLE_BYTES)
+
+
+__all__ = [
+    "SUBTITLE_SUFFIXES", "VIDEO_SUFFIXES", "Checked", "accept_subtitles", "accept_video",
+    "client_name", "save_cues_srt", "upload_dir",
+]
