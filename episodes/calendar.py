@@ -86,3 +86,36 @@ def parse_time(value: str) -> time:
         return time(int(hh), int(mm))
     except ValueError:
         raise ValueError(f"Uhrzeit {value!r} bitte als HH:MM angeben, z. B. 17:00") from None
+
+
+def next_weekly_slot(
+    after: datetime,
+    *,
+    weekday: int,
+    at: time,
+    tz: ZoneInfo,
+    blackout: Iterable[date] = (),
+) -> datetime:
+    """The first slot of the weekly calendar strictly after ``after``, skipping blackout dates.
+    Not bounded by the season's last date: a held series may run past it."""
+    blocked = set(blackout)
+    day = after.astimezone(tz).date()
+    day += timedelta(days=(weekday - day.weekday()) % 7)
+    for _ in range(60 * 53):  # sixty years of weeks: only an all-blackout calendar gets here
+        if day not in blocked:
+            slot = local_slot(day, at, tz)
+            if slot > after:
+                return slot
+        day += timedelta(days=7)
+    raise ValueError("kein freier Sendetermin gefunden (alle Termine gesperrt?)")
+
+
+_ZONE_DE = {"CET": "MEZ", "CEST": "MESZ"}
+
+
+def format_de(when: datetime, tz: ZoneInfo) -> str:
+    """``Do 03.11.2022 17:00 MEZ``: an instant as staff read it, in the series' timezone."""
+    local = when.astimezone(tz)
+    zone = local.tzname() or ""
+    return (f"{WEEKDAYS_DE[local.weekday()][:2]} {local:%d.%m.%Y %H:%M} "
+            f"{_ZONE_DE.get(zone, zone)}").strip()
