@@ -150,6 +150,8 @@ class Settings(BaseModel):
     @field_validator("notify_urls", mode="before")
     @classmethod
     def _wrap_urls(cls, v: Any) -> Any:
+        if v is None:  # an empty WTG_NOTIFY_URLS(_FILE): no notifications
+            return ()
         if isinstance(v, str):
             v = [u for u in v.split(",") if u.strip()]
         return tuple(Secret(u) if isinstance(u, str) else u for u in v)

@@ -181,3 +181,11 @@ def test_settings_are_frozen(settings: Settings):
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen-instance error
         settings.log_level = "DEBUG"  # type: ignore[misc]
     assert settings.log_level == "INFO"
+
+
+def test_empty_notify_urls_file_means_no_notifications(tmp_path: Path):
+    """An empty secret file for WTG_NOTIFY_URLS_FILE gives no URLs instead of a crash."""
+    empty = tmp_path / "notify_urls"
+    empty.write_text("\n", encoding="utf-8")
+    s = load_settings({"WTG_NOTIFY_URLS_FILE": str(empty)}, config_file=write_toml(tmp_path, ""))
+    assert s.notify_urls == ()
