@@ -134,7 +134,8 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
         name = key[len(ENV_PREFIX):]
         if name in _NOT_SETTINGS or not name:
             continue
-        if name.endswith("_FILE"):
+        # WTG_X_FILE reads X from a file, unless X_FILE is itself a setting (season_file)
+        if name.endswith("_FILE") and name.lower() not in Settings.model_fields:
             name = name[: -len("_FILE")]
             try:
                 value = Path(value).read_text(encoding="utf-8").strip()

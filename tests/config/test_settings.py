@@ -189,3 +189,14 @@ def test_empty_notify_urls_file_means_no_notifications(tmp_path: Path):
     empty.write_text("\n", encoding="utf-8")
     s = load_settings({"WTG_NOTIFY_URLS_FILE": str(empty)}, config_file=write_toml(tmp_path, ""))
     assert s.notify_urls == ()
+
+
+def test_settings_whose_name_ends_in_file_can_come_from_env(tmp_path: Path):
+    """WTG_SEASON_FILE sets season_file (it is not a _FILE indirection); _FILE_FILE still is."""
+    s = load_settings({"WTG_SEASON_FILE": "/etc/wtg/season.toml"},
+                      config_file=write_toml(tmp_path, ""))
+    assert s.season_file == Path("/etc/wtg/season.toml")
+    pointer = tmp_path / "season_path"
+    pointer.write_text("/srv/season.toml\n", encoding="utf-8")
+    s = load_settings({"WTG_SEASON_FILE_FILE": str(pointer)}, config_file=write_toml(tmp_path, ""))
+    assert s.season_file == Path("/srv/season.toml")
