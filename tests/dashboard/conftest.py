@@ -3,9 +3,11 @@ the app served by a real uvicorn on a free port of 127.0.0.1, and HTTP clients."
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -19,11 +21,12 @@ from dashboard import create_app
 from episodes import store
 from episodes.db import Database
 from episodes.models import Episode, Series
-from episodes.users import create_user, issue_token
+from episodes.users import create_user, get_user, issue_token
 from workers.broker import free_port
 
 PASSWORD = "richtig-langes-passwort"
 SECRET = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+NOTIFY_URL = "mailtos://wtg:mail-geheimnis-42@mail.example.org"
 USERS = {"vera": "viewer", "erika": "editor", "anton": "approver", "ada": "admin"}
 ACCOUNTS = [
     {"name": "mastodon-lup", "platform": "mastodon", "api_base": "http://127.0.0.1:9"},
@@ -40,6 +43,7 @@ def dash_settings(tmp_path: Path, redis_url: str) -> Settings:
         "media_root": str(tmp_path / "var" / "media"),
         "secrets_dir": str(tmp_path / "var" / "secrets"),
         "accounts": ACCOUNTS,
+        "notify_urls": NOTIFY_URL,
         "dashboard": {"secret_key": SECRET, "secure_cookies": False},
     })
 
@@ -82,16 +86,20 @@ class Live:
     ids: dict[str, int]
     tokens: dict[str, str]
 
-    def client(self, user: str | None = None) -> httpx.Client:
+    @contextmanager
+    def client(self, user: str | None = None) -> Iterator[httpx.Client]:
         """An HTTP client, logged in through the real login form when ``user`` is given."""
-        client = httpx.Client(base_url=self.url, timeout=30, follow_redirects=False)
-        if user:
-            login(client, user)
-        return client
+        with httpx.Client(base_url=self.url, timeout=30, follow_redirects=False) as client:
+            if user:
+                assert login(client, user).status_code == 303
+            yield client
 
-    def api(self, user: str) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30,
-                            headers={"Authorization": f"Bearer {self.tokens[user]}"})
+    @contextmanager
+    def api(self, user: str) -> Iterator[httpx.Client]:
+        """An HTTP client sending ``user``'s API token."""
+        with httpx.Client(base_url=self.url, timeout=30,
+                          headers={"Authorization": f"Bearer {self.tokens[user]}"}) as client:
+            yield client
 
 
 def csrf_of(html: str) -> str:
@@ -127,21 +135,42 @@ class Server:
         self.thread.join(15)
 
 
-@pytest.fixture
-def live(dash_settings: Settings) -> Iterator[Live]:
-    """The dashboard on real HTTP with a seeded database; API tokens for every user."""
-    db = Database(dash_settings.database_url)
+@dataclass(frozen=True)
+class Template:
+    path: Path
+    ids: dict[str, int]
+    tokens: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    """A migrated, seeded SQLite file made once (argon2 hashing is slow on purpose); each test
+    works on its own copy."""
+    path = tmp_path_factory.mktemp("template") / "wtg.db"
+    settings = settings_from_dict({"database_url": f"sqlite:///{path}", "accounts": ACCOUNTS})
+    db = Database(settings.database_url)
     db.migrate()
-    ids = seed(db, dash_settings)
+    ids = seed(db, settings)
     tokens = {}
     with db.session() as s:
-        from episodes.users import get_user
-
         for name in USERS:
             tokens[name] = issue_token(s, get_user(s, name), actor="test")
+    with db.engine.connect() as conn:  # fold the WAL into the file before copying it
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.dispose()
+    return Template(path=path, ids=ids, tokens=tokens)
+
+
+@pytest.fixture
+def live(dash_settings: Settings, template_db: Template) -> Iterator[Live]:
+    """The dashboard on real HTTP with a seeded database; API tokens for every user."""
+    target = Path(dash_settings.database_url.split("///", 1)[1])
+    shutil.copyfile(template_db.path, target)
+    db = Database(dash_settings.database_url)
     app = create_app(dash_settings, db=db)
     server = Server(app)
-    yield Live(url=server.url, db=db, settings=dash_settings, ids=ids, tokens=tokens)
+    yield Live(url=server.url, db=db, settings=dash_settings, ids=dict(template_db.ids),
+               tokens=dict(template_db.tokens))
     server.stop()
     app.state.wtg.celery.close()
     db.dispose()
