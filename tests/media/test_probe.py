@@ -118,3 +118,27 @@ def test_parse_probe_detects_vfr_from_packet_table() -> None:
     assert fields["vfr"] is True and fields["frame_count"] == 6
     assert (fields["width"], fields["height"], fields["pix_fmt"]) == (640, 360, "yuv420p")
     assert fields["duration"] == pytest.approx(0.2333, abs=1e-3)
+
+
+def test_preflight_collects_every_problem_without_raising(clips, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """preflight() reports a corrupt clip and an empty subtitle file together, as data."""
+    from workers.media import preflight
+
+    empty = tmp_path / "leer.srt"
+    empty.write_bytes(b"")
+    check = preflight(clips["text"], empty, [_profile(LENIENT_LIMITS)])
+    assert not check.ok and check.probe is None
+    assert [p.code for p in check.problems] == ["not_a_video", "subtitles_empty"]
+    assert check.to_dict()["ok"] is False
+
+
+def test_preflight_passes_a_good_clip_with_warnings(clips, srt_file) -> None:  # type: ignore[no-untyped-def]
+    """A readable clip with subtitles passes; cues past the end are a warning, not an error."""
+    from workers.media import preflight
+
+    check = preflight(clips["landscape"], srt_file, [_profile(LENIENT_LIMITS)], branding=False)
+    assert check.ok and check.probe is not None and check.probe.width == 320
+    assert [p.severity for p in check.problems] == [Severity.WARNING]
+
+
+LENIENT_LIMITS = PlatformLimits(name="test", min_seconds=0.5, max_seconds=600)

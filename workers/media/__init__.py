@@ -5,6 +5,7 @@ Pure library (paths and values in, frozen dataclasses out; no database, no Celer
     profiles = load_profiles()                       # config/media.toml
     info = probe(path)                               # raises MediaError (German message)
     problems = validate(info, profiles.values())     # queue-time checks, list[Problem]
+    check = preflight(path, srt, profiles.values())  # both + subtitles, never raises
     media = prepare(path, srt, profiles.values(), out_dir, title="Folge 3: Matzlow",
                     fit=FitOptions(mode="crop", focal_x=0.4), branding=True,
                     progress=lambda percent, eta: ...)
@@ -12,6 +13,7 @@ Pure library (paths and values in, frozen dataclasses out; no database, no Celer
 """
 
 from workers.media.loudness import Loudness, measure_loudness
+from workers.media.preflight import Preflight, preflight
 from workers.media.prepare import PIPELINE_VERSION, PreparedMedia, Rendition, cache_key, prepare
 from workers.media.probe import ProbeInfo, probe, validate
 from workers.media.problems import Code, MediaError, Problem, Severity
@@ -35,6 +37,7 @@ __all__ = [
     "Loudness",
     "MediaError",
     "PlatformLimits",
+    "Preflight",
     "PreparedMedia",
     "ProbeInfo",
     "Problem",
@@ -45,6 +48,7 @@ __all__ = [
     "ffmpeg_exe",
     "load_profiles",
     "measure_loudness",
+    "preflight",
     "prepare",
     "probe",
     "run_ffmpeg",

@@ -33,7 +33,7 @@ from workers.media.filters import same_shape
 from workers.media.loudness import Loudness, measure_loudness
 from workers.media.plan import RenditionJob, plan_transcode
 from workers.media.probe import ProbeInfo, probe, sha256_file, validate
-from workers.media.problems import Code, MediaError, Problem, Severity
+from workers.media.problems import Code, MediaError, Problem, Severity, missing_subtitles
 from workers.media.profiles import FitOptions, Profile
 from workers.media.run import FfmpegFailed, ProgressCallback, run_ffmpeg
 from workers.media.thumbnails import choose_time, parse_scores, write_thumbnail
@@ -179,11 +179,7 @@ def prepare(
         problems += [Problem(code=Code.SUBTITLES, severity=Severity.WARNING, message_de=n)
                      for n in track.notes]
     else:
-        problems.append(Problem(
-            code=Code.SUBTITLES, severity=Severity.WARNING,
-            message_de=f"Zu „{Path(source).name}“ gibt es keine Untertitel. Vorab "
-            "aufgezeichnete Videos müssen nach BITV 2.0 untertitelt sein.",
-        ))
+        problems.append(missing_subtitles(Path(source).name))
 
     options = {"branding": branding,
                "title": title if (branding or thumbnail_title) else "",
@@ -293,6 +289,7 @@ def _render(
     if at is None:
         text = scores.read_text(encoding="utf-8", errors="replace") if scores.exists() else ""
         at = choose_time(parse_scores(text), info.duration)
+    at = max(0.0, min(at, info.duration - 0.2)) + card_seconds  # a frame that exists
     check_loudness = loudness is not None and not loudness.silent
     results: dict[str, Rendition] = {}
     for job in jobs:
@@ -300,7 +297,7 @@ def _render(
         check = verify_rendition(job.output, p, expected_duration=plan.expected_seconds,
                                  check_loudness=check_loudness)
         thumb = write_thumbnail(
-            job.output, out_dir / f"{stem[p.name]}.jpg", at=min(at, info.duration) + card_seconds,
+            job.output, out_dir / f"{stem[p.name]}.jpg", at=at,
             width=p.thumbnail_width, height=p.thumbnail_height, max_bytes=p.thumbnail_max_bytes,
             title=title if thumbnail_title else None, font_file=FONT_BOLD,
         )

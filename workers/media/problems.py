@@ -27,7 +27,11 @@ class Code(StrEnum):
     DURATION_SOME_PLATFORMS = "duration_some_platforms"
     LOW_RESOLUTION = "low_resolution"
     SIZE_MAY_EXCEED = "size_may_exceed"
-    SUBTITLES = "subtitles"
+    SUBTITLES = "subtitles"  # warnings: no subtitles, or what normalising changed
+    SUBTITLES_EMPTY = "subtitles_empty"
+    SUBTITLES_UNREADABLE = "subtitles_unreadable"
+    SUBTITLES_OUTSIDE_VIDEO = "subtitles_outside_video"
+    SUBTITLES_MISSING = "subtitles_missing"
     FFMPEG_FAILED = "ffmpeg_failed"
     VERIFY_FAILED = "verify_failed"
     SIZE_EXCEEDED = "size_exceeded"
@@ -53,6 +57,15 @@ class Problem:
 
     def to_dict(self) -> dict[str, str]:
         return {k: str(v) for k, v in asdict(self).items()}
+
+
+def missing_subtitles(name: str) -> Problem:
+    """The BITV 2.0 reminder when an episode has no subtitle file."""
+    return Problem(
+        code=Code.SUBTITLES, severity=Severity.WARNING,
+        message_de=f"Zu „{name}“ gibt es keine Untertitel. Vorab aufgezeichnete Videos müssen "
+        "nach BITV 2.0 untertitelt sein.",
+    )
 
 
 class MediaError(Exception):

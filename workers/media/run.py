@@ -14,10 +14,11 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import IO
 
 ProgressCallback = Callable[[float, float | None], None]
 
@@ -77,6 +78,7 @@ def run_ffmpeg(
         stderr=subprocess.PIPE,
     )
     tail: collections.deque[str] = collections.deque(maxlen=400)
+    assert proc.stderr is not None
     reader = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
     reader.start()
     out_lines: list[str] = []
@@ -108,12 +110,12 @@ def run_ffmpeg(
     return FfmpegResult("\n".join(out_lines), stderr, time.monotonic() - started)
 
 
-def _drain(stream, tail: collections.deque[str]) -> None:  # type: ignore[no-untyped-def]
+def _drain(stream: IO[bytes], tail: collections.deque[str]) -> None:
     for raw in stream:
         tail.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
 
 
-def _discard(paths) -> None:  # type: ignore[no-untyped-def]
+def _discard(paths: Iterable[Path]) -> None:
     for path in paths:
         Path(path).unlink(missing_ok=True)
 
