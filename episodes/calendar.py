@@ -104,7 +104,7 @@ def next_weekly_slot(
     for _ in range(60 * 53):  # sixty years of weeks: only an all-blackout calendar gets here
         if day not in blocked:
             slot = local_slot(day, at, tz)
-            if slot > after:
+            if slot.astimezone(UTC) > after.astimezone(UTC):  # absolute, not wall clock
                 return slot
         day += timedelta(days=7)
     raise ValueError("kein freier Sendetermin gefunden (alle Termine gesperrt?)")

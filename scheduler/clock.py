@@ -52,10 +52,10 @@ class ScaledClock:
         return self.to_virtual(datetime.now(UTC))
 
     def to_virtual(self, real: datetime) -> datetime:
-        return self.anchor_virtual + (real - self.anchor_real) * self.scale
+        return (self.anchor_virtual + (real - self.anchor_real) * self.scale).astimezone(UTC)
 
     def to_real(self, virtual: datetime) -> datetime:
-        return self.anchor_real + (virtual - self.anchor_virtual) / self.scale
+        return (self.anchor_real + (virtual - self.anchor_virtual) / self.scale).astimezone(UTC)
 
     def real_seconds(self, virtual: timedelta) -> float:
         """How many real seconds a span of virtual time lasts."""
@@ -71,7 +71,7 @@ class ManualClock:
     _real: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def now(self) -> datetime:
-        return self.current
+        return self.current.astimezone(UTC)
 
     def advance(self, delta: timedelta) -> datetime:
         self.current += delta
