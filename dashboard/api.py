@@ -18,6 +18,7 @@ from episodes.review import cleared
 
 from .actions import ActionError, approve_episode, edit_texts, retry_post
 from .auth import Staff, api_role
+from .pages import RowId
 from .templating import state_label
 
 Viewer = Annotated[Staff, Depends(api_role(Role.VIEWER))]
@@ -219,7 +220,7 @@ def series_episodes(request: Request, slug: str, staff: Viewer) -> list[EpisodeO
 
 
 @router.get("/episodes/{episode_id}", response_model=EpisodeOut)
-def episode_get(request: Request, episode_id: int, staff: Viewer) -> EpisodeOut:
+def episode_get(request: Request, episode_id: RowId, staff: Viewer) -> EpisodeOut:
     with _deps(request).db.session() as s:
         ep = s.get(Episode, episode_id)
         if ep is None:
@@ -228,7 +229,7 @@ def episode_get(request: Request, episode_id: int, staff: Viewer) -> EpisodeOut:
 
 
 @router.patch("/episodes/{episode_id}", response_model=EpisodeOut, responses=CONFLICT)
-def episode_patch(request: Request, episode_id: int, body: EpisodeTextsIn,
+def episode_patch(request: Request, episode_id: RowId, body: EpisodeTextsIn,
                   staff: Editor) -> EpisodeOut:
     values = body.model_dump(exclude_unset=True, exclude_none=True)
     if "hashtags" in values:
@@ -246,7 +247,7 @@ def episode_patch(request: Request, episode_id: int, body: EpisodeTextsIn,
 
 
 @router.post("/episodes/{episode_id}/approve", response_model=EpisodeOut, responses=CONFLICT)
-def episode_approve(request: Request, episode_id: int, body: ApproveIn,
+def episode_approve(request: Request, episode_id: RowId, body: ApproveIn,
                     staff: Approver) -> EpisodeOut:
     try:
         approve_episode(_deps(request), staff, episode_id, body.revision)
@@ -256,7 +257,7 @@ def episode_approve(request: Request, episode_id: int, body: ApproveIn,
 
 
 @router.get("/posts/{post_id}", response_model=PostOut)
-def post_get(request: Request, post_id: int, staff: Viewer) -> PostOut:
+def post_get(request: Request, post_id: RowId, staff: Viewer) -> PostOut:
     with _deps(request).db.session() as s:
         p = store.get_post(s, post_id)
         if p is None:
@@ -275,7 +276,7 @@ def post_get(request: Request, post_id: int, staff: Viewer) -> PostOut:
 
 
 @router.post("/posts/{post_id}/retry", response_model=PostOut, responses=CONFLICT)
-def post_retry(request: Request, post_id: int, staff: Editor) -> PostOut:
+def post_retry(request: Request, post_id: RowId, staff: Editor) -> PostOut:
     try:
         retry_post(_deps(request), staff, post_id)
     except ActionError as exc:

@@ -20,11 +20,11 @@ from .actions import ActionError, approve_episode, edit_texts
 from .app import Wtg
 from .auth import Staff, page_role, page_user
 from .media_files import media_url
-from .pages import deps_of, render
+from .pages import RowId, deps_of, render
 from .preview import previews
 from .uploads import accept_subtitles, accept_video, save_cues_srt, upload_dir
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 PLATFORMS = KNOWN_PLATFORMS
 
 
@@ -67,7 +67,7 @@ def _page(request: Request, staff: Staff, episode_id: int, status: int = 200,
 
 
 @router.get("/episodes/{episode_id}", response_class=HTMLResponse)
-def episode_page(request: Request, episode_id: int,
+def episode_page(request: Request, episode_id: RowId,
                  staff: Staff = Depends(page_user)) -> Response:
     return _page(request, staff, episode_id)
 
@@ -77,7 +77,7 @@ def _hashtags(raw: str) -> list[str]:
 
 
 @router.post("/episodes/{episode_id}", response_class=HTMLResponse)
-async def episode_save(request: Request, episode_id: int,
+async def episode_save(request: Request, episode_id: RowId,
                        staff: Staff = Depends(page_role(Role.EDITOR))) -> Response:
     form = await request.form()
     values: dict[str, Any] = {
@@ -105,7 +105,7 @@ async def episode_save(request: Request, episode_id: int,
 
 
 @router.post("/episodes/{episode_id}/approve", response_class=HTMLResponse)
-async def episode_approve(request: Request, episode_id: int,
+async def episode_approve(request: Request, episode_id: RowId,
                           staff: Staff = Depends(page_user)) -> Response:
     form = await request.form()
     raw = str(form.get("revision", ""))
@@ -130,7 +130,7 @@ def _editable(deps: Wtg, episode_id: int) -> tuple[Path, float | None]:
 
 
 @router.post("/episodes/{episode_id}/source", response_class=HTMLResponse)
-def upload_source(request: Request, episode_id: int, file: UploadFile = File(...),
+def upload_source(request: Request, episode_id: RowId, file: UploadFile = File(...),
                   staff: Staff = Depends(page_role(Role.EDITOR))) -> Response:
     deps = deps_of(request)
     try:
@@ -152,7 +152,7 @@ def upload_source(request: Request, episode_id: int, file: UploadFile = File(...
 
 
 @router.post("/episodes/{episode_id}/subtitles", response_class=HTMLResponse)
-def upload_subtitles(request: Request, episode_id: int, file: UploadFile = File(...),
+def upload_subtitles(request: Request, episode_id: RowId, file: UploadFile = File(...),
                      staff: Staff = Depends(page_role(Role.EDITOR))) -> Response:
     deps = deps_of(request)
     try:
@@ -212,14 +212,14 @@ def parse_stamp(text: str) -> float:
 
 
 @router.get("/episodes/{episode_id}/cues", response_class=HTMLResponse)
-def cues_page(request: Request, episode_id: int, staff: Staff = Depends(page_user)) -> Response:
+def cues_page(request: Request, episode_id: RowId, staff: Staff = Depends(page_user)) -> Response:
     ep, cues, problem = _cues(deps_of(request), episode_id)
     return render(request, "cues.html", staff, episode=ep, cues=cues, stamp=stamp,
                   errors=[problem] if problem else [])
 
 
 @router.post("/episodes/{episode_id}/cues", response_class=HTMLResponse)
-async def cues_save(request: Request, episode_id: int,
+async def cues_save(request: Request, episode_id: RowId,
                     staff: Staff = Depends(page_role(Role.EDITOR))) -> Response:
     deps = deps_of(request)
     form = await request.form()

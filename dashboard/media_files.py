@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse
 
 from .auth import Staff, page_user
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 TYPES = {".vtt": "text/vtt; charset=utf-8", ".srt": "text/plain; charset=utf-8",
          ".mp4": "video/mp4", ".jpg": "image/jpeg", ".png": "image/png"}
 

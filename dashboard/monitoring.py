@@ -39,7 +39,7 @@ from workers.app import QUEUES
 from .auth import Staff, bearer_user
 
 log = logging.getLogger("wtg.dashboard")
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 DELAY_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 6 * 3600, 24 * 3600)
 STEP_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 1800)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import calendar as cal
 from collections import defaultdict
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from episodes import store
@@ -21,7 +21,10 @@ from .app import Wtg
 from .auth import Staff, check_csrf, page_user
 from .templating import BERLIN, MONTHS, WEEKDAYS, media_label, state_label, templates
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
+MAX_ID = 2**31 - 1
+#: a row id in a path: positive and within the database's integer range
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 FLASH = {
     "saved": "Gespeichert. Die Folge muss neu freigegeben werden.",
@@ -138,7 +141,7 @@ def calendar_view(request: Request, series: str | None = None,
 
 # --- posts ------------------------------------------------------------------------------------
 @router.get("/posts/{post_id}", response_class=HTMLResponse)
-def post_page(request: Request, post_id: int, staff: Staff = Depends(page_user)) -> Response:
+def post_page(request: Request, post_id: RowId, staff: Staff = Depends(page_user)) -> Response:
     with deps_of(request).db.session() as s:
         post = store.get_post(s, post_id)
         if post is None:
@@ -150,7 +153,7 @@ def post_page(request: Request, post_id: int, staff: Staff = Depends(page_user))
 
 
 @router.post("/posts/{post_id}/retry", response_class=HTMLResponse)
-def post_retry(request: Request, post_id: int, staff: Staff = Depends(page_user)) -> Response:
+def post_retry(request: Request, post_id: RowId, staff: Staff = Depends(page_user)) -> Response:
     try:
         retry_post(deps_of(request), staff, post_id)
     except ActionError as exc:
@@ -176,7 +179,7 @@ def notifications_page(request: Request, staff: Staff = Depends(page_user)) -> R
 
 # --- live progress (polled by static/live.js every 2 s) --------------------------------------
 @router.get("/live/progress")
-def live_progress(request: Request, series_id: int,
+def live_progress(request: Request, series_id: Annotated[int, Query(ge=1, le=MAX_ID)],
                   staff: Staff = Depends(page_user)) -> JSONResponse:
     with deps_of(request).db.session() as s:
         posts, episodes = store.progress_of(s, series_id)
