@@ -42,6 +42,7 @@ from typing import Any, ClassVar, Protocol
 
 import requests
 
+from config.secrets import MissingCredential
 from episodes.captions import PostText, TextLimits, hashtag_problems, measure
 
 from .errors import ConnectionLost, PlatformError, ProtocolError
@@ -270,7 +271,7 @@ class Platform(ABC):
         log.debug("%s.%s start", self.SPEC.name, step)
         try:
             result = fn(*args)
-        except PlatformError:
+        except (PlatformError, MissingCredential):  # a missing secret is for staff to fix
             raise
         except requests.RequestException as exc:  # an adapter forgot to translate one
             raise ConnectionLost(self.SPEC.name, f"{step}: {type(exc).__name__}") from exc
