@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 import uvicorn
 
 from config import Settings, settings_from_dict
@@ -22,7 +23,7 @@ from episodes import store
 from episodes.db import Database
 from episodes.models import Episode, Series
 from episodes.users import create_user, get_user, issue_token
-from workers.broker import free_port
+from workers.broker import EmbeddedBroker, free_port
 
 PASSWORD = "richtig-langes-passwort"
 SECRET = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -32,6 +33,24 @@ ACCOUNTS = [
     {"name": "mastodon-lup", "platform": "mastodon", "api_base": "http://127.0.0.1:9"},
     {"name": "youtube-lup", "platform": "youtube", "api_base": "http://127.0.0.1:9"},
 ]
+
+
+@pytest.fixture(scope="session")
+def private_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis-protocol server of our own: the machine's Redis is shared with other test runs,
+    and these tests count the messages on the media and publish queues."""
+    broker = EmbeddedBroker(tmp_path_factory.mktemp("broker"), free_port(), appendonly=False)
+    url = broker.start()
+    yield url.rsplit("/", 1)[0]
+    broker.stop()
+
+
+@pytest.fixture
+def redis_url(private_broker: str) -> str:
+    """A flushed database of the private broker (overrides the shared one for these tests)."""
+    url = f"{private_broker}/1"
+    redis.Redis.from_url(url).flushdb()
+    return url
 
 
 @pytest.fixture
