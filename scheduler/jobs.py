@@ -290,10 +290,14 @@ class Sweeper:
         self.deps = deps
         self._sent: dict[int, float] = {}
 
-    def __call__(self) -> SweepReport:
+    def __call__(self, *, idle_seconds: float | None = None) -> SweepReport:
+        """One sweep. ``idle_seconds`` (default ``lease_seconds``): how long a post without a
+        live lease must have sat still to be sent again; a new leader passes 0, because the
+        scheduler before it may have died between queueing a post and sending it."""
         report = SweepReport(slots=catch_up(self.deps))
         lease = self.deps.settings.lease_seconds
-        idle_since = utcnow() - timedelta(seconds=lease)
+        idle = lease if idle_seconds is None else idle_seconds
+        idle_since = utcnow() - timedelta(seconds=idle)
         with self.deps.db.session() as s:
             stale = [p.id for p in stale_posts(s, IN_FLIGHT, idle_since)]
             confirm = [p.id for p in scheduled_past(s, self.deps.clock.now())]

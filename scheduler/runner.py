@@ -45,7 +45,7 @@ from episodes.lifecycle import DUE_FROM
 from episodes.slots import release_named_lease, upcoming
 
 from .clock import Clock, clock_for
-from .jobs import Deps, Sender, SlotResult, Sweeper, catch_up, fire_ahead, fire_preflight, fire_slot
+from .jobs import Deps, Sender, SlotResult, Sweeper, fire_ahead, fire_preflight, fire_slot
 from .plan import WaitingEpisode, plan_jobs
 
 log = logging.getLogger("wtg.scheduler")
@@ -173,7 +173,7 @@ class Runner:
         with self.db.session() as s:
             store.audit(s, "scheduler", "scheduler.leader", "", owner=self.owner)
         with self.lock:
-            catch_up(self.deps)
+            self.sweeper(idle_seconds=0)  # catch-up, and posts the last leader left unsent
         self.sync_jobs()
         sched.add_job(sweep_job, IntervalTrigger(seconds=self.settings.sweep_seconds),
                       id="sweep", jobstore="volatile", replace_existing=True)
