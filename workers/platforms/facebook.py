@@ -54,7 +54,14 @@ from .base import (
     register,
 )
 from .errors import ConnectionLost, PlatformUnavailable, ProcessingFailed, RejectedByPlatform
-from .graph import RuploadSender, TransferWindow, caption_with_marker, classify, option_int
+from .graph import (
+    MARKER_RESERVE,
+    RuploadSender,
+    TransferWindow,
+    caption_with_marker,
+    classify,
+    option_int,
+)
 from .http import PlatformHTTP, read_chunks
 
 log = logging.getLogger("wtg.platforms.facebook")
@@ -100,6 +107,11 @@ class Facebook(Platform):
         self.web_base = str(opts.get("web_base", WEB_BASE)).rstrip("/")
         self.chunk_size = option_int(opts, "chunk_size", self.SPEC.chunk_size)
         self.poll_interval = float(opts.get("poll_interval", 5.0))
+
+    def text_limits(self) -> TextLimits:
+        """The platform's limit less the room the reconciliation marker takes."""
+        lim = self.SPEC.text
+        return TextLimits(body_max=lim.body_max - MARKER_RESERVE, body_unit=lim.body_unit)
 
     # --- helpers -----------------------------------------------------------------------------
     def _auth(self) -> dict[str, str]:

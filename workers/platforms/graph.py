@@ -226,8 +226,8 @@ def caption_with_marker(body: str, hashtags: tuple[str, ...], marker: str) -> st
     return text
 
 
-#: space kept free for the marker when checking a length limit at queue time
-MARKER_RESERVE = 48
+#: room kept free for "\n\n" + the marker when measuring text at queue time
+MARKER_RESERVE = 50
 
 
 def option_int(options: Mapping[str, Any], name: str, default: int) -> int:
