@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import tomli_w
@@ -14,24 +15,19 @@ from episodes.db import Database
 from .season_files import REAL_SEASON, VALID, snapshot, write
 
 WTG = str(Path(sys.executable).parent / "wtg")
-API = {
-    "facebook": "https://graph.facebook.com/v24.0",
-    "instagram": "https://graph.facebook.com/v24.0",
-    "youtube": "https://www.googleapis.com/youtube/v3",
-    "mastodon": "https://mastodon.example.org",
-    "tiktok": "https://open.tiktokapis.com",
-}
+EXAMPLE = REAL_SEASON.parent / "wtg.example.toml"
+ACCOUNTS = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))["accounts"]
 
 
 def settings_file(tmp_path: Path) -> Path:
+    """The example settings' five accounts, with a private database and no broker needed."""
     doc = {
         "database_url": f"sqlite:///{tmp_path / 'wtg.db'}",
         "var_dir": str(tmp_path / "var"),
         "media_root": str(tmp_path / "var" / "media"),
         "secrets_dir": str(tmp_path / "var" / "secrets"),
         "broker_url": "redis://127.0.0.1:6379/15",
-        "accounts": [{"name": f"{p}-lup", "platform": p, "api_base": url}
-                     for p, url in API.items()],
+        "accounts": ACCOUNTS,
     }
     path = tmp_path / "wtg.toml"
     path.write_text(tomli_w.dumps(doc), encoding="utf-8")
@@ -45,8 +41,9 @@ def wtg(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_load_real_season_and_show_status(tmp_path: Path):
-    """Loading config/season.toml with the five accounts gives 11 episodes x 5 posts with their
-    Thursday 17:00 slots; a second load changes nothing."""
+    """Loading config/season.toml with the example's five accounts gives 11 episodes x 5 posts
+    with their Thursday 17:00 slots; a second load changes nothing."""
+    assert len(ACCOUNTS) == 5
     config = settings_file(tmp_path)
     first = wtg(config, "season", "load", str(REAL_SEASON))
     assert first.returncode == 0, first.stdout + first.stderr
@@ -64,7 +61,7 @@ def test_load_real_season_and_show_status(tmp_path: Path):
     assert episodes[7]["slot"] == "2023-01-05T17:00:00+01:00"  # after the Christmas blackouts
     assert episodes[10]["slot"] == "2023-01-26T17:00:00+01:00"
     for e in episodes:
-        assert sorted(p["account"] for p in e["posts"]) == sorted(f"{p}-lup" for p in API)
+        assert sorted(p["account"] for p in e["posts"]) == sorted(a["name"] for a in ACCOUNTS)
         assert {p["state"] for p in e["posts"]} == {"pending"}
     table = wtg(config, "status")
     assert table.returncode == 0, table.stderr
