@@ -37,15 +37,24 @@ def not_found(what: str) -> ActionError:
 
 
 def edit_texts(deps: Wtg, staff: Staff, episode_id: int, values: Mapping[str, Any]) -> list[str]:
-    """Save edited texts; a change starts a new revision (the approval is void)."""
+    """Save edited texts; a change starts a new revision (the approval is void).
+
+    The media job drops its result when the revision moved on while it worked, and the title
+    is part of the intro card: so a change during preparation, or of the title, sends
+    ``wtg.media.prepare`` again (unchanged renditions come from the pipeline's cache)."""
     with deps.db.session() as s:
         ep = s.get(Episode, episode_id)
         if ep is None:
             raise not_found("Diese Folge")
         try:
-            return update_texts(s, ep, staff, values)
+            changed = update_texts(s, ep, staff, values)
         except ReviewError as exc:
             raise ActionError.of(exc) from None
+        busy = ep.media_status in ("queued", "probing", "transcoding")
+        again = bool(changed) and bool(ep.source_path) and (busy or "title" in changed)
+    if again:
+        deps.send("wtg.media.prepare", episode_id)
+    return changed
 
 
 def approve_episode(deps: Wtg, staff: Staff, episode_id: int, seen_revision: int | None) -> None:

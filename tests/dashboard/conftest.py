@@ -4,6 +4,7 @@ the app served by a real uvicorn on a free port of 127.0.0.1, and HTTP clients."
 from __future__ import annotations
 
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ import httpx
 import pytest
 import redis
 import uvicorn
+from imageio_ffmpeg import get_ffmpeg_exe
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from config import Settings, settings_from_dict
 from dashboard import create_app
@@ -28,6 +31,8 @@ from workers.broker import EmbeddedBroker, free_port
 PASSWORD = "richtig-langes-passwort"
 SECRET = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 NOTIFY_URL = "mailtos://wtg:mail-geheimnis-42@mail.example.org"
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 USERS = {"vera": "viewer", "erika": "editor", "anton": "approver", "ada": "admin"}
 ACCOUNTS = [
     {"name": "mastodon-lup", "platform": "mastodon", "api_base": "http://127.0.0.1:9"},
@@ -193,3 +198,44 @@ def live(dash_settings: Settings, template_db: Template) -> Iterator[Live]:
     server.stop()
     app.state.wtg.celery.close()
     db.dispose()
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 1-second H.264/AAC clip made with ffmpeg's lavfi sources."""
+    out = tmp_path_factory.mktemp("clip") / "Folge 1 – Tafel.mp4"
+    subprocess.run(
+        [get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25",
+         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "1",
+         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(out)],
+        check=True, timeout=60,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium (apt-get install chromium), closed after the session."""
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Keep a full-page screenshot under test-artifacts/dashboard/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def login_page(page: Page, base_url: str, user: str) -> None:
+    """Log in through the form in the browser and land on the grid."""
+    page.goto(f"{base_url}/")
+    expect(page).to_have_url(f"{base_url}/login?next=%2F")
+    page.get_by_label("Benutzername").fill(user)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Wir tun GUTes 2026")

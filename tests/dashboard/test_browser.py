@@ -5,62 +5,19 @@ upload a broken and a good clip, edit, approve as a second person, and watch the
 from __future__ import annotations
 
 import json
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
-from imageio_ffmpeg import get_ffmpeg_exe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from episodes import store
 from episodes.lifecycle import PostState
 from episodes.models import Post
 
-from .conftest import PASSWORD, Live
+from .conftest import Live, login_page, screenshot
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 1-second H.264/AAC clip made with ffmpeg's lavfi sources."""
-    out = tmp_path_factory.mktemp("clip") / "Folge 1 – Tafel.mp4"
-    subprocess.run(
-        [get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25",
-         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "1",
-         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(out)],
-        check=True, timeout=60,
-    )
-    return out
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
-
-
-def _shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def _login(page: Page, live: Live, user: str) -> None:
-    page.goto(f"{live.url}/")
-    expect(page).to_have_url(f"{live.url}/login?next=%2F")
-    page.get_by_label("Benutzername").fill(user)
-    page.get_by_label("Passwort").fill(PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Wir tun GUTes 2026")
 
 
 def test_upload_approve_and_watch_publication(
@@ -73,8 +30,8 @@ def test_upload_approve_and_watch_publication(
     context = browser.new_context(locale="de-DE", timezone_id="Europe/Berlin")
     page = context.new_page()
     try:
-        _login(page, live, "erika")
-        _shot(page, "01-grid")
+        login_page(page, live.url, "erika")
+        screenshot(page, "01-grid")
         page.get_by_role("link", name="Folge 1: Titel 1").click()
         expect(page.get_by_test_id("episode-title")).to_have_text("Folge 1: Titel 1")
 
@@ -84,14 +41,14 @@ def test_upload_approve_and_watch_publication(
         page.get_by_role("button", name="Video hochladen").click()
         expect(page.get_by_role("alert")).to_contain_text(
             "Die Datei „kaputt.mp4“ ist kein lesbares Video")
-        _shot(page, "02-broken-upload")
+        screenshot(page, "02-broken-upload")
 
         page.get_by_test_id("source-file").set_input_files(str(clip))
         page.get_by_role("button", name="Video hochladen").click()
         expect(page.get_by_role("status")).to_have_text(
             "Hochgeladen und geprüft. Das Video wird jetzt aufbereitet.")
         expect(page.locator("[data-episode-media]")).to_have_text("wartet auf Aufbereitung")
-        _shot(page, "03-uploaded")
+        screenshot(page, "03-uploaded")
         media = redis.Redis.from_url(live.settings.broker_url).lrange("media", 0, -1)
         assert [json.loads(m)["headers"]["task"] for m in media] == ["wtg.media.prepare"]
         stored = list((live.settings.media_root / "uploads" / "wtg-2026" / "01").iterdir())
@@ -104,18 +61,18 @@ def test_upload_approve_and_watch_publication(
         assert page.get_by_role("button", name="freigeben").count() == 0  # editors cannot
         page.get_by_role("button", name="Abmelden").click()
 
-        _login(page, live, "anton")
+        login_page(page, live.url, "anton")
         page.goto(f"{live.url}/episodes/{ep}")
         page.get_by_role("button", name="freigeben").click()
         expect(page.get_by_test_id("approval-state")).to_contain_text("Freigegeben von anton")
-        _shot(page, "04-approved")
+        screenshot(page, "04-approved")
 
         page.goto(f"{live.url}/")
         cell = page.locator(f"[data-post='{live.ids['post1-mastodon']}']")
         expect(cell.locator("[data-label]")).to_have_text("wartet")
         _publish(live, live.ids["post1-mastodon"])  # what the publish worker writes
         expect(cell.locator("[data-label]")).to_have_text("veröffentlicht", timeout=10_000)
-        _shot(page, "05-published-live")
+        screenshot(page, "05-published-live")
         page.reload()
         expect(cell.get_by_role("link", name="Beitrag ansehen")).to_have_attribute(
             "href", "https://mastodon.example/@lup/101")
@@ -141,7 +98,7 @@ def test_title_with_script_is_text_in_the_browser(live: Live, browser: Browser) 
     context = browser.new_context(locale="de-DE")
     page = context.new_page()
     try:
-        _login(page, live, "vera")
+        login_page(page, live.url, "vera")
         page.goto(f"{live.url}/episodes/{live.ids['ep2']}")
         expect(page.get_by_test_id("episode-title")).to_have_text(
             "Folge 2: <script>window.pwned=1</script>")
