@@ -5,17 +5,23 @@ looked up, first match wins:
 
 1. ``WTG_ACCOUNT_<NAME>_<KEY>`` in the environment (NAME upper-cased, ``-`` -> ``_``);
 2. the file named by ``WTG_ACCOUNT_<NAME>_<KEY>_FILE`` (Docker/Kubernetes secrets);
-3. ``<secrets_dir>/<name>/<key>`` (where rotated tokens are written back, mode 0600).
+3. ``<secrets_dir>/<name>/rotated.json``: tokens wtg refreshed or rotated itself, all keys of one
+   refresh written together in one atomic replace (mode 0600) -- a crash can never leave a new
+   access token beside an old, already invalid refresh token;
+4. ``<secrets_dir>/<name>/<key>``: a file per key an operator placed there.
 
 Nothing here is ever written to the database, the repository or a log line.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+
+ROTATED = "rotated.json"
 
 
 class Secret:
@@ -70,18 +76,28 @@ class CredentialStore:
         self._dir = secrets_dir / account if secrets_dir else None
         self._lock = threading.Lock()
 
+    def _rotated(self) -> dict[str, str]:
+        if self._dir is None:
+            return {}
+        try:
+            data = json.loads((self._dir / ROTATED).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
     def get(self, key: str) -> str | None:
         var = env_prefix(self.account) + key.upper()
-        # a rotated value written back to the secrets dir is newer than the environment
-        if self._dir is not None:
-            path = self._dir / key
-            if path.is_file():
-                return path.read_text(encoding="utf-8").strip()
+        # a value wtg rotated itself is newer than the environment
+        rotated = self._rotated()
+        if key in rotated:
+            return rotated[key]
         if self._env.get(var):
             return self._env[var]
         file_var = self._env.get(var + "_FILE")
         if file_var and Path(file_var).is_file():
             return Path(file_var).read_text(encoding="utf-8").strip()
+        if self._dir is not None and (self._dir / key).is_file():
+            return (self._dir / key).read_text(encoding="utf-8").strip()
         return None
 
     def require(self, key: str) -> str:
@@ -98,12 +114,14 @@ class CredentialStore:
         with self._lock:
             self._dir.mkdir(parents=True, exist_ok=True)
             os.chmod(self._dir, 0o700)
-            for key, value in values.items():
-                tmp = self._dir / f".{key}.tmp"
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(value)
-                os.replace(tmp, self._dir / key)
+            merged = {**self._rotated(), **{k: str(v) for k, v in values.items()}}
+            tmp = self._dir / f".{ROTATED}.{os.getpid()}.tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(merged, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self._dir / ROTATED)
 
 
 class InMemoryCredentials:

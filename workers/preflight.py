@@ -124,7 +124,7 @@ def run_preflight(rt: Runtime, episode_id: int, kind: str, *, network: bool) -> 
                 report.add("credentials", getattr(err, "message_de", None) or str(err),
                            account=acc.name)
             if acc.platform == "youtube" and acc.name in rows:
-                need = int(acc.options.get("upload_quota_units", 1700))
+                need = int(acc.options.get("upload_quota_units", 600))  # one full post
                 left = DbQuota(rt, rows[acc.name], acc).remaining()
                 if left < need:
                     report.add("quota", f"YouTube-Kontingent von {acc.name} reicht nicht "

@@ -44,10 +44,8 @@ from .platforms.base import (
 )
 from .platforms.errors import (
     ConnectionLost,
-    CredentialsExpired,
     PermanentError,
     PlatformError,
-    QuotaExhausted,
     RateLimited,
     TransientError,
 )
@@ -66,6 +64,8 @@ DEFAULT_PROFILE = {
 }
 MAX_TRANSIENT_ATTEMPTS = 12
 RESTART_UPLOAD_AFTER = ("processing_failed", "rejected")
+#: permanent errors a person can fix without changing the episode (-> needs_attention)
+FIXABLE_BY_STAFF = ("credentials_expired", "quota_exhausted", "upload_expired")
 
 
 @dataclass
@@ -309,11 +309,9 @@ class _Driver:
             except _GiveUp:
                 self._staff(S.NEEDS_ATTENTION, err.as_record(), step, "wiederholt gescheitert")
                 return self._out()
-        except (CredentialsExpired, QuotaExhausted) as err:
-            self._unsure_then(S.NEEDS_ATTENTION, err.as_record(), step, _title(err))
-            return self._out()
         except PermanentError as err:
-            self._unsure_then(S.FAILED, err.as_record(), step, _title(err))
+            target = S.NEEDS_ATTENTION if err.kind in FIXABLE_BY_STAFF else S.FAILED
+            self._unsure_then(target, err.as_record(), step, _title(err))
             return self._out()
         except MissingCredential as err:
             self._unsure_then(S.NEEDS_ATTENTION, _problem("credentials_missing", str(err)),
@@ -393,6 +391,7 @@ def _title(err: PlatformError) -> str:
         "rejected": "von der Plattform abgelehnt",
         "processing_failed": "Verarbeitung fehlgeschlagen",
         "protocol_error": "technischer Fehler",
+        "upload_expired": "Hochladen abgelaufen",
     }.get(err.kind, "Fehler")
 
 

@@ -429,17 +429,18 @@ def test_killed_mid_upload_then_fresh_adapter_resumes(kit, make_ctx, sb, big, tm
 
 def test_rotated_tokens_are_written_to_the_secret_store(kit, make_ctx, sb, video,
                                                         tmp_path) -> None:
-    """With the file-backed credential store, a refresh writes the new token pair to the
-    account's secret files (mode 0600) and the next adapter uses them."""
+    """With the file-backed credential store, a refresh writes the new token pair together to
+    the account's rotated-secrets file (one atomic replace, mode 0600) and the next adapter
+    uses them."""
     account, secrets = sb.account()
     env = {env_prefix(account.name) + k.upper(): v for k, v in secrets.items()}
     store = CredentialStore(account.name, environ=env, secrets_dir=tmp_path / "secrets")
     sb.expire_access_tokens()
     TikTok(account, store).check_credentials()
-    folder = tmp_path / "secrets" / account.name
-    new_refresh = (folder / "refresh_token").read_text()
-    assert new_refresh != secrets["refresh_token"] and (folder / "access_token").is_file()
-    assert (folder / "refresh_token").stat().st_mode & 0o777 == 0o600
+    rotated = tmp_path / "secrets" / account.name / "rotated.json"
+    pair = json.loads(rotated.read_text())
+    assert pair["refresh_token"] != secrets["refresh_token"] and pair["access_token"]
+    assert rotated.stat().st_mode & 0o777 == 0o600
     again = CredentialStore(account.name, environ=env, secrets_dir=tmp_path / "secrets")
     TikTok(account, again).check_credentials()
     assert sb.rotations == 1

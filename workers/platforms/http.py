@@ -25,7 +25,9 @@ log = logging.getLogger("wtg.platforms.http")
 Classifier = Callable[[int, Any, Mapping[str, str]], PlatformError | None]
 
 DEFAULT_TIMEOUT = (5.0, 60.0)
-_TOKENISH = re.compile(r"(access_token|refresh_token|client_secret|token|key)=([^&\s]+)", re.I)
+_TOKENISH = re.compile(
+    r"(access_token|refresh_token|client_secret|upload_token|upload_id|token|key)=([^&\s]+)", re.I
+)
 
 
 def redact_url(url: str) -> str:
