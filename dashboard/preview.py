@@ -24,6 +24,7 @@ class Preview:
     unit_de: str
     title_len: int | None = None
     title_max: int | None = None
+    title_unit_de: str = "Zeichen"
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -66,7 +67,7 @@ def previews(settings: Settings, episode: Any, series: Any,
             body_max=lim.body_max, unit_de=UNIT_DE.get(lim.body_unit, "Zeichen"),
             title_len=(measure(text.title or "", lim.title_unit)
                        if lim.title_max is not None else None),
-            title_max=lim.title_max,
+            title_max=lim.title_max, title_unit_de=UNIT_DE.get(lim.title_unit, "Zeichen"),
             problems=adapter.check_text(text),
         ))
     return out
