@@ -154,7 +154,8 @@ def test_burned_subtitles_and_cards_are_in_the_graph() -> None:
 def test_sar_and_mixed_fps_handled() -> None:
     """Non-square pixels are squared before splitting; differing fps move to each branch."""
     jobs = [RenditionJob(profile=PROFILES["landscape"], output=Path("/o/a.mp4")),
-            RenditionJob(profile=replace(PROFILES["square-burned"], fps=25),
+            RenditionJob(profile=replace(PROFILES["square-burned"], fps=25,
+                                         follow_source_fps=False),
                          output=Path("/o/b.mp4"))]
     plan = plan_transcode(info(width=1440, sar=4 / 3), jobs, fit=FitOptions(), loudness=LOUD,
                           fonts_dir=Path("/f"))
@@ -199,3 +200,18 @@ def test_scaled_profile_keeps_even_dimensions() -> None:
     small = PROFILES["vertical-burned"].scaled(1 / 6)
     assert (small.width, small.height) == (180, 320)
     assert isinstance(small, Profile)
+
+
+@pytest.mark.parametrize(
+    ("fps", "vfr", "rate", "gop"),
+    [(25.0, False, "fps=25,", "50"), (29.97, False, "fps=30000/1001,", "60"),
+     (59.94, False, "fps=60000/1001,", "120"), (22.5, True, "fps=30,", "60"),
+     (120.0, False, "fps=30,", "60"), (25.0, True, "fps=30,", "60")],
+)
+def test_output_rate_follows_standard_cfr_sources(fps, vfr, rate, gop) -> None:  # type: ignore[no-untyped-def]
+    """A constant 25/29.97/59.94 fps source keeps its rate (GOP stays 2 s); VFR or unusual
+    rates become the profile's constant 30 fps."""
+    plan = plan_transcode(info(fps=fps, vfr=vfr), _jobs("landscape"), fit=FitOptions(),
+                          loudness=LOUD, fonts_dir=Path("/f"))
+    assert f"[0:v:0]{rate}" in plan.filtergraph
+    assert plan.args[plan.args.index("-g") + 1] == gop

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from workers.media.filters import (
@@ -45,13 +46,13 @@ class TranscodePlan:
     expected_seconds: float
 
 
-def encoder_args(profile: Profile) -> list[str]:
+def encoder_args(profile: Profile, rate: Fraction | None = None) -> list[str]:
     """H.264 High yuv420p CFR + AAC, capped bitrate, moov atom first (+faststart)."""
     return [
         "-c:v", "libx264", "-preset", profile.preset, "-crf", str(profile.crf),
         "-maxrate", f"{profile.maxrate_kbps}k", "-bufsize", f"{2 * profile.maxrate_kbps}k",
         "-profile:v", profile.h264_profile, "-pix_fmt", profile.pix_fmt,
-        "-g", str(profile.gop_frames), "-fps_mode", "cfr",
+        "-g", str(profile.gop_frames(rate)), "-fps_mode", "cfr",
         "-c:a", "aac", "-b:a", f"{profile.audio_bitrate_kbps}k",
         "-ar", str(profile.audio_rate), "-ac", str(profile.audio_channels),
         "-map_metadata", "-1", "-map_chapters", "-1",  # no phone GPS/location in public files
@@ -78,7 +79,8 @@ def plan_transcode(
     n_inputs = 1
 
     # Video trunk: square pixels, common frame rate, one split.
-    fps_values = {job.profile.fps for job in jobs}
+    rates = [job.profile.output_rate(info.fps, info.vfr) for job in jobs]
+    fps_values = set(rates)
     trunk = "[0:v:0]"
     steps = []
     if abs(info.sar - 1.0) > 1e-3:
@@ -104,7 +106,8 @@ def plan_transcode(
     for i, job in enumerate(jobs):
         p = job.profile
         chains.extend(fit_filters(info.width, info.height, p, fit, f"v{i}", f"f{i}"))
-        post = [] if len(fps_values) == 1 else [f"fps={p.fps}"]
+        rate = rates[i]
+        post = [] if len(fps_values) == 1 else [f"fps={rate}"]
         if job.ass_path is not None:
             post.append(subtitles_filter(job.ass_path, fonts_dir))
         post.append(f"format={p.pix_fmt}")
@@ -116,7 +119,7 @@ def plan_transcode(
             for kind, path in (("ci", job.intro), ("co", job.outro)):
                 inputs += ["-i", str(path)]
                 chains.append(
-                    f"[{n_inputs}:v:0]fps={p.fps},tpad=stop_mode=clone:stop_duration={job.card_seconds},"
+                    f"[{n_inputs}:v:0]fps={rate},tpad=stop_mode=clone:stop_duration={job.card_seconds},"
                     f"trim=duration={job.card_seconds},scale={p.width}:{p.height},setsar=1,"
                     f"{card_fades(job.card_seconds)},format={p.pix_fmt}[{kind}{i}]"
                 )
@@ -134,7 +137,8 @@ def plan_transcode(
             audio_out = f"aout{i}"
         else:
             audio_out = audio_labels[i]
-        args += ["-map", f"[vout{i}]", "-map", f"[{audio_out}]", *encoder_args(p), str(job.output)]
+        args += ["-map", f"[vout{i}]", "-map", f"[{audio_out}]", *encoder_args(p, rate),
+                 str(job.output)]
 
     graph = ";\n".join(chains)
     card_total = max((2 * j.card_seconds for j in jobs if j.intro and j.outro), default=0.0)

@@ -295,6 +295,7 @@ def _render(
     for job in jobs:
         p = job.profile
         check = verify_rendition(job.output, p, expected_duration=plan.expected_seconds,
+                                 expected_fps=float(p.output_rate(info.fps, info.vfr)),
                                  check_loudness=check_loudness)
         thumb = write_thumbnail(
             job.output, out_dir / f"{stem[p.name]}.jpg", at=at,

@@ -9,11 +9,16 @@ from __future__ import annotations
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from workers.media.problems import Code, MediaError
+
+# Constant rates the platforms take (23–60 fps) that cameras and phones record at.
+STANDARD_RATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001),
+                  Fraction(30), Fraction(50), Fraction(60000, 1001), Fraction(60))
 
 
 class CaptionsMode(StrEnum):
@@ -71,7 +76,8 @@ class Profile:
     name: str
     width: int
     height: int
-    fps: int = 30
+    fps: int = 30  # used for VFR sources and rates outside STANDARD_RATES
+    follow_source_fps: bool = True  # keep a 25/29.97/50 fps camera's rate (no judder)
     h264_profile: str = "high"
     pix_fmt: str = "yuv420p"
     preset: str = "veryfast"
@@ -117,9 +123,16 @@ class Profile:
     def burned(self) -> bool:
         return self.captions is CaptionsMode.BURNED
 
-    @property
-    def gop_frames(self) -> int:
-        return max(1, round(self.gop_seconds * self.fps))
+    def output_rate(self, source_fps: float | None = None, vfr: bool = False) -> Fraction:
+        """The constant output frame rate for a source of ``source_fps``."""
+        if self.follow_source_fps and source_fps and not vfr:
+            nearest = min(STANDARD_RATES, key=lambda r: abs(source_fps - float(r)))
+            if abs(source_fps - float(nearest)) <= 0.005 * float(nearest):
+                return nearest
+        return Fraction(self.fps)
+
+    def gop_frames(self, rate: Fraction | None = None) -> int:
+        return max(1, round(self.gop_seconds * float(rate or self.fps)))
 
     @property
     def max_bytes(self) -> int:

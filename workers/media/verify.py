@@ -52,7 +52,12 @@ def top_level_boxes(path: Path, limit: int = 64) -> list[str]:
 
 
 def verify_rendition(
-    path: Path, profile: Profile, *, expected_duration: float, check_loudness: bool = True
+    path: Path,
+    profile: Profile,
+    *,
+    expected_duration: float,
+    expected_fps: float | None = None,
+    check_loudness: bool = True,
 ) -> Verification:
     """Probe ``path`` and compare with ``profile``; never raises for a bad output, reports."""
     name = Path(path).name
@@ -80,8 +85,9 @@ def verify_rendition(
         fail(f"Pixelformat {info.pix_fmt} statt {profile.pix_fmt}")
     if (info.width, info.height) != (profile.width, profile.height):
         fail(f"{info.width}×{info.height} statt {profile.width}×{profile.height} Pixel")
-    if info.vfr or abs(info.fps - profile.fps) > 0.05:
-        fail(f"Bildrate {info.fps:g} fps (variabel: {info.vfr}) statt konstant {profile.fps}")
+    fps = expected_fps or float(profile.fps)
+    if info.vfr or abs(info.fps - fps) > 0.05:
+        fail(f"Bildrate {info.fps:g} fps (variabel: {info.vfr}) statt konstant {fps:g}")
     if abs(info.duration - expected_duration) > DURATION_TOLERANCE:
         fail(f"Länge {info.duration:.2f} s statt {expected_duration:.2f} s")
     if not info.has_audio or info.audio_codec != "aac" or info.audio_rate != profile.audio_rate:
