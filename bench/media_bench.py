@@ -174,10 +174,9 @@ def vmaf(clip: Path, profs: list, out: Path, subsample: int) -> list[dict]:
     rows = []
     for p in profs:
         rendition = next(out.glob(f"{p.name}-*.mp4"))
-        ref = ",".join(c.split("]", 1)[1].rsplit("[", 1)[0] for c in
-                       fit_filters(info.width, info.height, p, FIT, "x", "y"))
-        graph = (f"[1:v]fps=30,{ref},format=yuv420p[ref];[0:v]format=yuv420p[dist];"
-                 f"[dist][ref]libvmaf=n_threads=2:n_subsample={subsample}")
+        fitted = ";".join(fit_filters(info.width, info.height, p, FIT, "refin", "reffit"))
+        graph = (f"[1:v]fps=30[refin];{fitted};[reffit]format=yuv420p[ref];"
+                 f"[0:v]format=yuv420p[dist];[dist][ref]libvmaf=n_threads=2:n_subsample={subsample}")
         done = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(rendition), "-i", str(clip),
                                "-filter_complex", graph, "-f", "null", "-"],
                               capture_output=True, text=True, check=True)
