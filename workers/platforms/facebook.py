@@ -15,7 +15,8 @@ Steps (see :mod:`.base`):
   ``transfer`` each window the server asks for (records the next window). Reel: ``video_reels``
   ``start`` (records ``video_id``, ``upload_url``), then rupload chunks with ``offset`` and
   ``file_size`` (records ``offset``); resuming asks ``uploading_phase.bytes_transferred``.
-* ``poll``: before publishing, READY once the platform holds every byte. After publishing
+* ``poll``: before publishing, READY once the platform has processed the upload (ERROR ->
+  :class:`ProcessingFailed`). After publishing
   (``finish`` only acknowledges receipt), PENDING while processing, PUBLISHED once public or
   scheduled, :class:`ProcessingFailed` on ``video_status=error``, and
   :class:`RejectedByPlatform` if the video ended up an unpublished draft.
