@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +15,7 @@ from workers.media.profiles import Profile
 from workers.media.run import ffmpeg_exe
 
 SMALL = ("landscape", "vertical-burned", "square-burned")
+ALL = (*SMALL, "landscape-burned")
 
 
 def frame(path: Path, at: float, width: int, height: int) -> np.ndarray:
@@ -48,7 +50,7 @@ def test_every_source_shape_gives_verified_renditions(  # type: ignore[no-untype
     30 fps) with AAC 48 kHz stereo near -14 LUFS."""
     source = clips[clip]
     before = source.read_bytes()
-    media = prepare(source, None, pick(small_profiles, *SMALL), tmp_path, title="Folge 1",
+    media = prepare(source, None, pick(small_profiles, *ALL), tmp_path, title="Folge 1",
                     fit=fit, branding=False)
     assert source.read_bytes() == before
     assert media.verified
@@ -117,6 +119,7 @@ def test_same_inputs_hit_the_cache(clips, small_profiles, tmp_path, srt_file) ->
     mtimes = [Path(r.path).stat().st_mtime_ns for r in first.renditions]
     again = prepare(clips["landscape"], srt_file, profiles, tmp_path, title="F", branding=False)
     assert [r.cached for r in again.renditions] == [True, True]
+    assert json.loads(json.dumps(again.to_dict()))["renditions"][1]["cached"] is True
     assert [r.path for r in again.renditions] == [r.path for r in first.renditions]
     assert [Path(r.path).stat().st_mtime_ns for r in again.renditions] == mtimes
     other = prepare(clips["landscape"], srt_file, profiles, tmp_path, title="F", branding=False,

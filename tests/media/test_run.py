@@ -34,3 +34,13 @@ def test_success_replaces_atomically_and_reports_progress(tmp_path: Path) -> Non
     percents = [p for p, _ in seen]
     assert percents == sorted(percents) and percents[-1] == 100.0 and len(percents) >= 2
     assert seen[-1][1] == 0.0
+
+
+def test_timeout_kills_ffmpeg_and_discards_output(tmp_path: Path) -> None:
+    """A run that exceeds its timeout is killed, reported as a timeout, and leaves no file."""
+    out = tmp_path / "endless.wav"
+    with pytest.raises(FfmpegFailed) as err:
+        run_ffmpeg(["-v", "error", "-re", "-f", "lavfi", "-i", "sine", "-f", "wav", str(out)],
+                   outputs=[out], timeout=0.5)
+    assert err.value.last_line.startswith("timeout after 0.5 s")
+    assert list(tmp_path.iterdir()) == []

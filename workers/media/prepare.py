@@ -276,7 +276,8 @@ def _render(
 
     try:
         run_ffmpeg(plan.args, outputs=plan.outputs, expected_seconds=plan.expected_seconds,
-                   progress=scaled if progress else None)
+                   progress=scaled if progress else None,
+                   timeout=max(600.0, 20 * plan.expected_seconds))
     except FfmpegFailed as exc:
         raise MediaError(
             Code.FFMPEG_FAILED,

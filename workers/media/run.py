@@ -77,10 +77,13 @@ def run_ffmpeg(
         stdout=subprocess.PIPE if (progress is not None or capture_stdout) else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    tail: collections.deque[str] = collections.deque(maxlen=400)
+    log = _StderrLog()
     assert proc.stderr is not None
-    reader = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
+    reader = threading.Thread(target=log.drain, args=(proc.stderr,), daemon=True)
     reader.start()
+    watchdog = threading.Timer(timeout, proc.kill) if timeout else None
+    if watchdog is not None:
+        watchdog.start()
     out_lines: list[str] = []
     try:
         if proc.stdout is not None:
@@ -90,18 +93,23 @@ def run_ffmpeg(
                     out_lines.append(line)
                 if progress is not None:
                     _report(line, started, expected_seconds, progress)
-        proc.wait(timeout=timeout)
+        proc.wait()
     except BaseException:
         proc.kill()
         proc.wait()
         _discard(temps.values())
         raise
     finally:
+        if watchdog is not None:
+            watchdog.cancel()
         reader.join(timeout=10)
-    stderr = "\n".join(tail)
+    stderr = log.text()
     if proc.returncode != 0:
         _discard(temps.values())
-        last = next((ln for ln in reversed(tail) if ln.strip()), "(keine Ausgabe)")
+        recent = [*log.head[-50:], *log.tail]
+        last = next((ln for ln in reversed(recent) if ln.strip()), "(keine Ausgabe)")
+        if watchdog is not None and watchdog.finished.is_set() and proc.returncode < 0:
+            last = f"timeout after {timeout:g} s; {last.strip()}"
         raise FfmpegFailed(proc.returncode, last.strip(), stderr)
     for final, temp in temps.items():
         os.replace(temp, final)
@@ -110,9 +118,31 @@ def run_ffmpeg(
     return FfmpegResult("\n".join(out_lines), stderr, time.monotonic() - started)
 
 
-def _drain(stream: IO[bytes], tail: collections.deque[str]) -> None:
-    for raw in stream:
-        tail.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
+class _StderrLog:
+    """Keeps the first lines (stream headers, which probe parses) and the last ones (errors,
+    loudnorm's JSON) of ffmpeg's stderr, so a chatty run cannot use unbounded memory."""
+
+    HEAD = 2000
+    TAIL = 400
+
+    def __init__(self) -> None:
+        self.head: list[str] = []
+        self.tail: collections.deque[str] = collections.deque(maxlen=self.TAIL)
+        self.dropped = 0
+
+    def drain(self, stream: IO[bytes]) -> None:
+        for raw in stream:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if len(self.head) < self.HEAD:
+                self.head.append(line)
+            else:
+                if len(self.tail) == self.TAIL:
+                    self.dropped += 1
+                self.tail.append(line)
+
+    def text(self) -> str:
+        gap = [f"[... {self.dropped} lines ...]"] if self.dropped else []
+        return "\n".join([*self.head, *gap, *self.tail])
 
 
 def _discard(paths: Iterable[Path]) -> None:
