@@ -112,7 +112,7 @@ def create_app(
             "default-src 'self'; img-src 'self' data:; media-src 'self'; "
             "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
         )
-        if request.url.path.startswith(("/api/", "/metrics", "/live/")):
+        if not request.url.path.startswith(("/static/", "/media/")):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 

@@ -3,7 +3,8 @@ tokens (the JSON API and ``/metrics``).
 
 The cookie holds ``{"u": user id or None, "c": CSRF token}``, signed with
 ``settings.dashboard.secret_key`` (itsdangerous, timestamped, ``session_hours`` maximum age),
-``HttpOnly``, ``SameSite=Strict``, ``Secure`` per setting. The user row is read on every request,
+``HttpOnly``, ``SameSite=Strict``, ``Secure`` per setting, plus a fingerprint of the user's
+password hash (changing the password ends older sessions). The user row is read on every request,
 so a deactivated user or a changed role takes effect at once. Every form that changes something
 carries the session's CSRF token in the field ``csrf``; :func:`page_user` refuses an unsafe
 request without it.
@@ -11,6 +12,7 @@ request without it.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -75,10 +77,12 @@ class Sessions:
             return {}
         return data if isinstance(data, dict) else {}
 
-    def cookie(self, user_id: int | None) -> tuple[str, str]:
-        """(signed cookie value, the new session's CSRF token)."""
+    def cookie(self, user_id: int | None, password_hash: str = "") -> tuple[str, str]:
+        """(signed cookie value, the new session's CSRF token). The cookie carries a
+        fingerprint of the password hash: a new password ends every older session."""
         csrf = secrets.token_urlsafe(32)
-        return self._signer.dumps({"u": user_id, "c": csrf}), csrf
+        return self._signer.dumps({"u": user_id, "c": csrf, "p": fingerprint(password_hash)}), \
+            csrf
 
     def set(self, response: Any, value: str) -> None:
         response.set_cookie(
@@ -89,6 +93,11 @@ class Sessions:
     def clear(self, response: Any) -> None:
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict",
                                secure=self.secure)
+
+
+def fingerprint(password_hash: str) -> str:
+    """A short digest of the password hash, carried in the session cookie."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16] if password_hash else ""
 
 
 def _state(request: Request) -> Any:
@@ -105,6 +114,8 @@ async def page_user(request: Request) -> Staff:
     with deps.db.session() as s:
         user = s.get(User, uid)
         if user is None or not user.active:
+            raise LoginRequired()
+        if not hmac.compare_digest(str(data.get("p") or ""), fingerprint(user.password_hash)):
             raise LoginRequired()
         staff = Staff.of(user, csrf)
     if request.method not in SAFE_METHODS:

@@ -80,12 +80,12 @@ async def login(
         result = authenticate(s, username, password)
         if result.user is not None:
             store.audit(s, result.user.username, "user.login", f"user:{result.user.username}")
-            uid = result.user.id
+            uid, pw_hash = result.user.id, result.user.password_hash
     if result.user is None:
         response = render(request, "login.html", None, status=401, csrf=expected,
                           next=_safe_next(next), error=result.message_de, username=username)
         return response
-    value, _ = deps.sessions.cookie(uid)  # a new session (and CSRF token) at login
+    value, _ = deps.sessions.cookie(uid, pw_hash)  # a new session (and CSRF token) at login
     response = RedirectResponse(_safe_next(next), status_code=303)
     deps.sessions.set(response, value)
     return response

@@ -88,6 +88,16 @@ def create_user(
     return user
 
 
+def set_password(s: Session, user: User, password: str, *, actor: str = "cli") -> None:
+    """A new password (ends the user's dashboard sessions, which carry the hash's fingerprint)."""
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"Das Passwort muss mindestens {MIN_PASSWORD} Zeichen lang sein.")
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    audit(s, actor, "user.password", f"user:{user.username}")
+
+
 def get_user(s: Session, username: str) -> User | None:
     return s.scalars(select(User).where(User.username == username)).first()
 
@@ -169,5 +179,5 @@ def user_for_token(s: Session, token: str) -> User | None:
 __all__ = [
     "LOCK_MINUTES", "MAX_FAILURES", "RANK", "ROLE_DE", "LoginResult", "Person", "UserError",
     "authenticate", "create_user", "get_user", "has_role", "hash_password", "issue_token",
-    "list_users", "user_for_token",
+    "list_users", "set_password", "user_for_token",
 ]

@@ -2,6 +2,7 @@
 
     wtg web [--host H] [--port P]          serve the dashboard (uvicorn)
     wtg user add NAME --role R             add a user; password from a prompt or --password-file
+    wtg user password NAME                 set a new password (ends that user's sessions)
     wtg user token NAME                    print a new API token once (only its hash is stored)
     wtg user list                          users, roles, lock state
     wtg user unlock NAME                   end a login lockout
@@ -58,11 +59,7 @@ def user_add(ctx: Ctx, name: str, role: str, password_file: Path | None) -> None
     """Benutzer NAME anlegen."""
     from episodes.users import UserError, create_user
 
-    if password_file is not None:
-        lines = password_file.read_text(encoding="utf-8").splitlines()
-        password = lines[0] if lines else ""
-    else:
-        password = click.prompt("Passwort", hide_input=True, confirmation_prompt=True)
+    password = _password(password_file)
     app = ctx.app()
     try:
         with app.db.session() as s:
@@ -72,6 +69,37 @@ def user_add(ctx: Ctx, name: str, role: str, password_file: Path | None) -> None
     finally:
         app.close()
     click.echo(f"Benutzer {name} ({role}) angelegt.")
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Neues Passwort aus dieser Datei lesen (erste Zeile) statt abzufragen.")
+@pass_ctx
+def user_password(ctx: Ctx, name: str, password_file: Path | None) -> None:
+    """Ein neues Passwort für NAME setzen (beendet alle Anmeldungen von NAME)."""
+    from episodes.users import UserError, get_user, set_password
+
+    password = _password(password_file)
+    app = ctx.app()
+    try:
+        with app.db.session() as s:
+            row = get_user(s, name)
+            if row is None:
+                raise click.ClickException(f"Den Benutzer {name!r} gibt es nicht.")
+            set_password(s, row, password, actor="cli")
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        app.close()
+    click.echo(f"Neues Passwort für {name} gesetzt.")
+
+
+def _password(password_file: Path | None) -> str:
+    if password_file is not None:
+        lines = password_file.read_text(encoding="utf-8").splitlines()
+        return lines[0] if lines else ""
+    return str(click.prompt("Passwort", hide_input=True, confirmation_prompt=True))
 
 
 @user.command("token")

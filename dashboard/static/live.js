@@ -1,6 +1,16 @@
 // Live progress: every 2 s, fetch the series' post and media states and update the page.
 (function () {
   "use strict";
+  // a one-time notice (?ok=...) should not come back on reload
+  if (window.location.search.indexOf("ok=") !== -1 && window.history.replaceState) {
+    var params = new URLSearchParams(window.location.search);
+    params.delete("ok");
+    var rest = params.toString();
+    window.history.replaceState(null, "", window.location.pathname + (rest ? "?" + rest : ""));
+  }
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (el) {
+    el.addEventListener("change", function () { el.form.submit(); });
+  });
   var holder = document.querySelector("[data-live-series]");
   if (!holder) { return; }
   var url = "/live/progress?series_id=" + encodeURIComponent(holder.getAttribute("data-live-series"));

@@ -15,7 +15,7 @@ from dashboard import DashboardConfigError, create_app
 from dashboard.media_files import inside
 from dashboard.uploads import client_name
 from episodes.models import Episode, User
-from episodes.users import MAX_FAILURES
+from episodes.users import MAX_FAILURES, set_password
 
 from .conftest import PASSWORD, SECRET, Live, Server, csrf_of, login
 
@@ -217,3 +217,14 @@ def test_pages_never_show_secrets(live: Live) -> None:
             assert SECRET not in html and PASSWORD not in html
             assert "mail-geheimnis-42" not in html
             assert live.tokens["ada"] not in html
+
+
+def test_a_new_password_ends_older_sessions(live: Live) -> None:
+    """A session cookie stops working once the user's password is changed."""
+    with live.client("erika") as client:
+        assert client.get("/").status_code == 200
+        with live.db.session() as s:
+            set_password(s, s.query(User).filter_by(username="erika").one(), "ein-neues-passwort")
+        assert client.get("/").status_code == 303
+        assert login(client, "erika", "ein-neues-passwort").status_code == 303
+        assert client.get("/").status_code == 200
