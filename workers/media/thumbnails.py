@@ -64,7 +64,9 @@ def write_thumbnail(
     """A JPEG of ``width`` x ``height`` at ``at`` seconds, under ``max_bytes`` (quality steps)."""
     vf = f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height}"
     if title and font_file:
-        vf += "," + drawtext_filter(title, font_file, size=max(16, height // 14))
+        # DejaVu Sans Bold averages ~0.62 em per character: keep the line inside 90 % width.
+        fitting = int(width * 0.9 / (0.62 * max(1, len(title))))
+        vf += "," + drawtext_filter(title, font_file, size=max(12, min(height // 14, fitting)))
     for quality in QUALITY_STEPS:
         args = [
             "-y", "-v", "error", "-ss", f"{max(0.0, at):.3f}", "-i", str(rendition),
