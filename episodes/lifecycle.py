@@ -8,6 +8,8 @@
 * ``queued``: the scheduler (or a person: publish-now, retry) handed it to a publish worker.
 * ``publishing``: written *before* the irreversible call. A crash or an unknown outcome there
   leaves ``publishing``/``unconfirmed``; the next worker reconciles with the platform first.
+* ``processing`` after ``publishing``: the platform confirmed receipt of the publish call and
+  still processes (Facebook); polling, never publishing again, brings it to ``published``.
 * ``scheduled``: uploaded ahead; the platform itself publishes at the slot (native scheduling).
 * ``missed``: the slot passed while wtg was down, outside the grace window; waits for a decision.
 
@@ -56,7 +58,7 @@ TRANSITIONS: dict[PostState, frozenset[PostState]] = {
         {S.PUBLISHING, S.PUBLISHED, S.SCHEDULED, S.QUEUED, S.FAILED, S.NEEDS_ATTENTION}
     ),
     S.PUBLISHING: frozenset(
-        {S.PUBLISHED, S.SCHEDULED, S.UNCONFIRMED, S.FAILED, S.NEEDS_ATTENTION}
+        {S.PUBLISHED, S.SCHEDULED, S.UNCONFIRMED, S.PROCESSING, S.FAILED, S.NEEDS_ATTENTION}
     ),
     S.UNCONFIRMED: frozenset(
         {S.PUBLISHED, S.SCHEDULED, S.PUBLISHING, S.QUEUED, S.FAILED, S.NEEDS_ATTENTION}

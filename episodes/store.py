@@ -162,11 +162,25 @@ def take_lease(s: Session, post_id: int, owner: str, seconds: float) -> bool:
         update(Post)
         .where(
             Post.id == post_id,
-            or_(Post.lease_owner.is_(None), Post.lease_until < now, Post.lease_owner == owner),
+            or_(Post.lease_owner.is_(None), Post.lease_until < now, Post.lease_owner == owner,
+                Post.lease_owner == HANDOFF),
         )
         .values(lease_owner=owner, lease_until=now + timedelta(seconds=seconds))
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+#: lease owner while a post waits for its own follow-up task (any worker may take it over)
+HANDOFF = "handoff"
+
+
+def hand_off_lease(s: Session, post_id: int, owner: str, seconds: float) -> None:
+    """Keep the post claimed for ``seconds`` for whichever worker runs its follow-up task."""
+    s.execute(
+        update(Post)
+        .where(Post.id == post_id, Post.lease_owner == owner)
+        .values(lease_owner=HANDOFF, lease_until=utcnow() + timedelta(seconds=seconds))
+    )
 
 
 def release_lease(s: Session, post_id: int, owner: str) -> None:

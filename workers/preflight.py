@@ -32,6 +32,7 @@ class PreflightReport:
     episode_id: int
     kind: str
     problems: list[dict[str, Any]] = field(default_factory=list)
+    notification: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -135,8 +136,9 @@ def run_preflight(rt: Runtime, episode_id: int, kind: str, *, network: bool) -> 
         s.add(PreflightResult(episode_id=episode_id, kind=kind, slot_at=ep.slot_at,
                               ok=report.ok, problems=report.problems, checked_at=utcnow()))
         if not report.ok and kind != "queue":
-            store.notify(s, "warning", f"{ep.label}: Vorabprüfung ({kind}) nicht bestanden",
-                         "\n".join(p["message_de"] for p in report.problems), episode_id=ep.id)
+            report.notification = store.notify(
+                s, "warning", f"{ep.label}: Vorabprüfung ({kind}) nicht bestanden",
+                "\n".join(p["message_de"] for p in report.problems), episode_id=ep.id)
     return report
 
 

@@ -108,13 +108,21 @@ def run_post(rt: Runtime, post_id: int, worker: str) -> Outcome:
             return Outcome(post_id, state, note="nothing to do in this state")
         if not store.take_lease(s, post_id, worker, rt.settings.lease_seconds):
             return Outcome(post_id, state, note="another worker holds the post")
+    outcome: Outcome | None = None
     try:
-        return _Driver(rt, post_id, worker).run()
+        outcome = _Driver(rt, post_id, worker).run()
+        return outcome
     except LeaseLost:
         return Outcome(post_id, "lease_lost", note="another worker took over")
     finally:
         with rt.db.session() as s:
-            store.release_lease(s, post_id, worker)
+            if outcome is not None and outcome.again is not None:
+                # keep the post claimed until the follow-up task is due (the sweeper leaves
+                # it alone); whichever worker runs that task takes the hand-off
+                store.hand_off_lease(s, post_id, worker,
+                                     outcome.again + rt.settings.lease_seconds)
+            else:
+                store.release_lease(s, post_id, worker)
 
 
 class _Driver:
@@ -279,6 +287,13 @@ class _Driver:
             if self.state is S.PROCESSING:
                 step = "poll"
                 proc = adapter.poll(ctx)
+                if self.remote.get("publish_sent"):  # awaiting the platform's confirmation
+                    if proc.state is ProcessingState.PUBLISHED:
+                        found = adapter.find_published(ctx)
+                        if found is not None:
+                            return self._done(adapter, ctx, found, expect=S.PROCESSING,
+                                              how="confirmed")
+                    return self._out(again=self._poll_wait(proc.retry_after))
                 if proc.state is ProcessingState.PENDING:
                     return self._out(again=self._poll_wait(proc.retry_after))
                 return self._publish(adapter, ctx, expect=S.PROCESSING)
@@ -344,6 +359,10 @@ class _Driver:
             result = adapter.publish(ctx)
         except ConnectionLost:
             raise  # handled by run(): publishing -> unconfirmed, retry reconciles first
+        if adapter.SPEC.confirm_after_publish:
+            self._record({"publish_sent": utcnow().isoformat(), "remote_id": result.remote_id})
+            self._move(S.PROCESSING, expect=S.PUBLISHING, step="publish-sent")
+            return self._out(again=self._poll_wait(0.0))
         return self._done(adapter, ctx, result, expect=S.PUBLISHING, how="published")
 
     def _done(self, adapter: Platform, ctx: PostContext, result: Any, *, expect: PostState,

@@ -64,12 +64,15 @@ def check_account(account: str) -> dict[str, Any]:
         return check_account_credentials(runtime(), account)
 
 
-@shared_task(name="wtg.publish.preflight", acks_late=True)
-def preflight(episode_id: int, kind: str) -> dict[str, Any]:
+@shared_task(name="wtg.publish.preflight", bind=True, acks_late=True)
+def preflight(self: Any, episode_id: int, kind: str) -> dict[str, Any]:
     from .preflight import run_preflight
 
     with bind(task="wtg.publish.preflight", episode=episode_id, kind=kind):
-        return run_preflight(runtime(), episode_id, kind, network=True).to_dict()
+        report = run_preflight(runtime(), episode_id, kind, network=True)
+        if report.notification is not None:
+            self.app.send_task("wtg.notify.send", args=[report.notification], queue="publish")
+        return report.to_dict()
 
 
 @shared_task(name="wtg.notify.send", acks_late=True)

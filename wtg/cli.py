@@ -88,10 +88,9 @@ def season_load(ctx: Ctx, file: Path, check: bool, no_media: bool) -> None:
     """Staffeldatei FILE laden. Erneutes Laden aktualisiert, verdoppelt nie."""
     from episodes.season import SeasonError, apply_season, parse_season
     from episodes.store import sync_accounts
+    from workers.preflight import spec_text_problems
 
     from .queueing import queue_media_for
-
-    from workers.preflight import spec_text_problems
 
     known = {a.name for a in ctx.settings.accounts}
     try:

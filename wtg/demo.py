@@ -154,7 +154,7 @@ class DemoRun:
             "time_scale": 7 * 24 * 3600 / week,
             # the virtual clock starts 1.5 real seconds before the first slot
             "clock_start": (first_slot - timedelta(seconds=1.5 * 604800 / week)).isoformat(),
-            "grace_hours": 24.0,
+            "grace_hours": 72.0,  # 1.7 real seconds at 4 s a week: room for a loaded machine
             "lease_seconds": 10.0,
             "sweep_seconds": 1.0,
             "poll_interval_min": 0.1,

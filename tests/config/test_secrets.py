@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import stat
@@ -64,11 +65,15 @@ def test_credential_lookup_order(tmp_path: Path):
 
 
 def test_rotated_secret_is_written_owner_only(tmp_path: Path):
-    """A rotated token lands in <secrets_dir>/<account>/<key> with mode 0600 (dir 0700)."""
-    store = CredentialStore("tiktok-lup", environ={}, secrets_dir=tmp_path / "secrets")
-    store.update({"refresh_token": "rt-neu"})
-    path = tmp_path / "secrets" / "tiktok-lup" / "refresh_token"
-    assert path.read_text(encoding="utf-8") == "rt-neu"
+    """Rotated tokens land together in <secrets_dir>/<account>/rotated.json with mode 0600
+    (dir 0700), win over the environment, and leave no temporary file."""
+    store = CredentialStore("tiktok-lup", environ={"WTG_ACCOUNT_TIKTOK_LUP_REFRESH_TOKEN": "alt"},
+                            secrets_dir=tmp_path / "secrets")
+    store.update({"refresh_token": "rt-neu", "access_token": "at-neu"})
+    path = tmp_path / "secrets" / "tiktok-lup" / "rotated.json"
+    assert json.loads(path.read_text(encoding="utf-8")) == {"refresh_token": "rt-neu",
+                                                          "access_token": "at-neu"}
+    assert store.get("refresh_token") == "rt-neu"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
     assert not list(path.parent.glob(".*.tmp"))

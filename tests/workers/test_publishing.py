@@ -11,7 +11,7 @@ import pytest
 
 from episodes.lifecycle import PostState
 from episodes.models import Notification, PublishAttempt
-from sandbox import Fault
+from sandbox import Fault, sandboxes
 from sandbox.mastodon import MastodonSandbox
 from workers.publishing import run_post
 
@@ -155,3 +155,29 @@ def test_dead_workers_post_is_taken_over_after_its_lease_expires(
         assert store.take_lease(s, pid, "probe", 0.001)  # expired: free for anyone
     assert world.drive("mastodon-lup", worker="next").state == "published"
     assert len(mastodon.snapshot()["published"]) == 1
+
+
+def test_facebook_publish_is_confirmed_by_polling_not_by_the_finish_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Facebook's `finish` only confirms receipt: the post waits in processing until a poll
+    shows it public, then records the public URL; the Page has exactly one video."""
+    with sandboxes()["facebook"]() as fb:
+        w = make_world(tmp_path, monkeypatch, {"facebook-lup": fb})
+        try:
+            w.queue("facebook-lup")
+            states = []
+            out = run_post(w.rt, w.post_ids["facebook-lup"], "w1")
+            states.append(out.state)
+            while out.again is not None and len(states) < 60:
+                out = run_post(w.rt, w.post_ids["facebook-lup"], "w1")
+                states.append(out.state)
+            post = w.post("facebook-lup")
+            assert post.state == PostState.PUBLISHED, (states, post.last_error)
+            assert post.remote.get("publish_sent")
+            assert "processing" in states  # waited for the confirming poll
+            public = fb.snapshot()["published"]
+            assert [p["sha256"] for p in public] == [w.sha256]
+            assert post.public_url
+        finally:
+            w.rt.db.dispose()

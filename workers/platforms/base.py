@@ -78,6 +78,9 @@ class PlatformSpec:
     chunk_size: int  # bytes per upload request
     native_scheduling: bool = False
     refreshable_tokens: bool = False
+    #: publish() only confirms receipt; poll() reports PUBLISHED when the post is really out
+    #: (Facebook: `finish` is followed by processing that can still fail or leave a draft)
+    confirm_after_publish: bool = False
 
 
 class Credentials(Protocol):

@@ -92,6 +92,7 @@ class Facebook(Platform):
             captions="sidecar",
         ),
         chunk_size=8 * 1024 * 1024,
+        confirm_after_publish=True,
         native_scheduling=True,
     )
 
