@@ -216,6 +216,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """Debian's headless Chromium (apt-get install chromium), closed after the session."""
+    expect.set_options(timeout=20_000)  # a loaded 2-core machine; passing checks return at once
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(
             executable_path=CHROMIUM, headless=True,
