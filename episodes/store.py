@@ -432,7 +432,12 @@ def media_in_progress(s: Session) -> list[Episode]:
     ))
 
 
+def accounts_list(s: Session) -> list[Account]:
+    """Every mirrored account (no credentials: only whether the last check passed)."""
+    return list(s.scalars(select(Account).order_by(Account.name)))
+
+
 __all__ += [
-    "attempt_durations", "get_post", "last_published_at", "media_in_progress", "notifications",
-    "ping", "post_counts", "progress_of", "publish_delays",
+    "accounts_list", "attempt_durations", "get_post", "last_published_at", "media_in_progress",
+    "notifications", "ping", "post_counts", "progress_of", "publish_delays",
 ]

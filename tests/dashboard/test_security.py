@@ -14,7 +14,7 @@ from config import settings_from_dict
 from dashboard import DashboardConfigError, create_app
 from dashboard.media_files import inside
 from dashboard.uploads import client_name
-from episodes.models import Episode, User
+from episodes.models import Account, Episode, User
 from episodes.users import MAX_FAILURES, set_password
 
 from .conftest import PASSWORD, SECRET, Live, Server, csrf_of, login
@@ -208,10 +208,15 @@ def test_api_tokens_are_stored_hashed_and_checked(live: Live) -> None:
 
 
 def test_pages_never_show_secrets(live: Live) -> None:
-    """Neither the session secret nor the settings' notification URLs appear on any page."""
+    """Neither the session secret nor the settings' notification URLs appear on any page; the
+    accounts page says only whether credentials were accepted."""
+    with live.db.session() as s:
+        s.query(Account).filter_by(name="youtube-lup").one().credentials_ok = False
     with live.client("ada") as client:
-        pages = ["/", "/calendar", "/audit", "/notifications", f"/episodes/{live.ids['ep1']}",
-                 f"/posts/{live.ids['post1-mastodon']}"]
+        accounts = client.get("/accounts").text
+        assert "abgelehnt – bitte erneuern" in accounts and "noch nicht geprüft" in accounts
+        pages = ["/", "/calendar", "/audit", "/notifications", "/accounts",
+                 f"/episodes/{live.ids['ep1']}", f"/posts/{live.ids['post1-mastodon']}"]
         for page in pages:
             html = client.get(page).text
             assert SECRET not in html and PASSWORD not in html
