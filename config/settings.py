@@ -128,6 +128,9 @@ class Settings(BaseModel):
     media_profiles_file: Path | None = Field(
         None, description="rendition profiles (default: the shipped config/media.toml)"
     )
+    credentials_check_seconds: float = Field(
+        900.0, ge=0, description="pre-flight reuses a successful token check this long"
+    )
     log_level: str = "INFO"
     log_json: bool = False
     task_time_limit: int = Field(3600, ge=10, description="seconds; hard limit per task")

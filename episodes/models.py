@@ -149,7 +149,12 @@ class Episode(Base):
 
     @property
     def approved(self) -> bool:
-        return self.approved_by is not None and self.approved_revision == self.revision
+        """Four eyes: the current revision, approved by someone other than its last editor."""
+        return (
+            self.approved_by is not None
+            and self.approved_revision == self.revision
+            and self.approved_by != self.edited_by
+        )
 
     @property
     def label(self) -> str:

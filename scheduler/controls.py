@@ -64,7 +64,7 @@ def publish_now(deps: Deps, number: int, *, actor: str, platform: str | None = N
             raise ControlError(f"{ep.label}: nichts zu senden – die Beiträge sind schon "
                                "unterwegs, veröffentlicht oder warten auf eine Entscheidung "
                                "(wtg retry).")
-        store.audit(s, actor, "post.publish_now", f"episode:{ep.number}", posts=ids,
+        store.audit(s, actor, "post.publish_now", f"episode:{ep.id}", posts=ids,
                     platform=platform)
         label = ep.label
     send_publish(deps, ids)
@@ -96,7 +96,7 @@ def retry(deps: Deps, *, actor: str, number: int | None = None, post_id: int | N
         if not ids:
             raise ControlError(f"{ep.label}: kein Beitrag ist fehlgeschlagen, verpasst oder "
                                "wartet auf Aufmerksamkeit.")
-        store.audit(s, actor, "post.retry", f"episode:{ep.number}", posts=ids)
+        store.audit(s, actor, "post.retry", f"episode:{ep.id}", posts=ids)
         label = ep.label
     send_publish(deps, ids)
     return Done(f"{label}: {len(ids)} Beitrag/Beiträge werden erneut gesendet.", tuple(ids))
@@ -144,7 +144,7 @@ def reschedule(deps: Deps, number: int, when: datetime, *, actor: str,
         old = ep.slot_at
         ep.slot_override = when
         set_slot(s, ep, when)
-        store.audit(s, actor, "episode.reschedule", f"episode:{ep.number}", old=old, new=when)
+        store.audit(s, actor, "episode.reschedule", f"episode:{ep.id}", old=old, new=when)
         store.notify(s, "info", f"{ep.label}: neuer Termin {format_de(when, tz)}",
                      f"Geändert von {actor}" + (f" (vorher {format_de(old, tz)})." if old else "."),
                      episode_id=ep.id)

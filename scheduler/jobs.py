@@ -154,7 +154,7 @@ class _Slot:
         shifts = hold_series(self.s, self.series, first.number, self.slot_at, self.now)
         self.held += [e.number for e in eps]
         moved = "; ".join(f"{_label(sh.number)} → {format_de(sh.new, self.tz)}" for sh in shifts)
-        store.audit(self.s, self.deps.actor, "slot.hold", f"episode:{first.number}",
+        store.audit(self.s, self.deps.actor, "slot.hold", f"episode:{first.id}",
                     slot=self.slot_at, reasons=reasons,
                     shifts=[{"number": x.number, "old": x.old, "new": x.new} for x in shifts])
         store.notify(
@@ -171,7 +171,7 @@ class _Slot:
             if p.state in _DUE:
                 store.transition(self.s, p.id, S.SKIPPED, expect=[S(p.state)])
         self.skipped.append(ep.number)
-        store.audit(self.s, self.deps.actor, "slot.skip", f"episode:{ep.number}",
+        store.audit(self.s, self.deps.actor, "slot.skip", f"episode:{ep.id}",
                     slot=self.slot_at, reasons=reasons)
         store.notify(
             self.s, "warning",
@@ -189,7 +189,7 @@ class _Slot:
                 if p.state in _DUE:
                     store.transition(self.s, p.id, S.MISSED, expect=[S(p.state)])
             self.missed.append(ep.number)
-            store.audit(self.s, self.deps.actor, "slot.missed", f"episode:{ep.number}",
+            store.audit(self.s, self.deps.actor, "slot.missed", f"episode:{ep.id}",
                         slot=self.slot_at, late_hours=round(late.total_seconds() / 3600, 2))
             store.notify(
                 self.s, "error",
@@ -216,7 +216,7 @@ def queue_posts(deps: Deps, s: Any, ep: Episode, *, native_only: bool = False) -
             out.append(p.id)
     if out:
         store.audit(s, deps.actor, "slot.native_ahead" if native_only else "slot.enqueue",
-                    f"episode:{ep.number}", posts=out, slot=ep.slot_at)
+                    f"episode:{ep.id}", posts=out, slot=ep.slot_at)
     return out
 
 

@@ -52,7 +52,7 @@ def prepare_episode(rt: Runtime, episode_id: int, task: Any = None) -> dict[str,
         title = ep.title
         fit = ep.fit or {}
         out_dir = rt.settings.media_root / "renditions" / ep.series.slug / f"{ep.number:02d}"
-        revision = ep.revision
+        inputs = _media_inputs(ep)
     all_profiles = load_profiles(rt.settings.media_profiles_file)
     missing = [n for n in wanted if n not in all_profiles]
     if missing:
@@ -83,7 +83,7 @@ def prepare_episode(rt: Runtime, episode_id: int, task: Any = None) -> dict[str,
     with rt.db.session() as s:
         ep = s.get(Episode, episode_id)
         assert ep is not None
-        if ep.revision != revision:  # media changed while we worked: the newer job wins
+        if _media_inputs(ep) != inputs:  # media changed while we worked: the newer job wins
             return {"episode": episode_id, "status": "superseded"}
         have = {r.profile: r for r in ep.renditions}
         for r in media.renditions:
@@ -110,11 +110,17 @@ def prepare_episode(rt: Runtime, episode_id: int, task: Any = None) -> dict[str,
         for p in s.query(Post).filter(Post.episode_id == episode_id):
             if p.state in (S.PREPARING, S.PENDING):
                 store.transition(s, p.id, target)
-        store.audit(s, "worker", "media.prepared", f"episode:{ep.number}",
+        store.audit(s, "worker", "media.prepared", f"episode:{ep.id}",
                     seconds=media.seconds, verified=media.verified,
                     renditions=[r.profile for r in media.renditions])
         status = ep.media_status
     return {"episode": episode_id, "status": status, "seconds": media.seconds}
+
+
+def _media_inputs(ep: Episode) -> tuple[Any, ...]:
+    """What the renditions depend on (a text edit does not make them stale; the title does,
+    through the branding card)."""
+    return (ep.source_path, ep.subtitle_path, dict(ep.fit or {}), ep.title)
 
 
 def _failed(rt: Runtime, episode_id: int, code: str, message_de: str,
@@ -128,6 +134,6 @@ def _failed(rt: Runtime, episode_id: int, code: str, message_de: str,
             if p.state == S.PREPARING:
                 store.transition(s, p.id, S.PENDING)
         store.notify(s, "error", f"{ep.label}: Video abgelehnt", message_de, episode_id=ep.id)
-        store.audit(s, "worker", "media.failed", f"episode:{ep.number}", code=code)
+        store.audit(s, "worker", "media.failed", f"episode:{ep.id}", code=code)
     log.warning("episode %s: media rejected: %s", episode_id, code)
     return {"episode": episode_id, "status": "failed", "code": code}

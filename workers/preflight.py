@@ -10,6 +10,7 @@ the quota left covers an upload.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -22,8 +23,7 @@ from episodes.models import Account as AccountRow
 from episodes.models import Episode, MediaStatus, PreflightResult, utcnow
 
 from .platforms.base import Account, adapter_class
-from .platforms.errors import PlatformError
-from .publishing import DbQuota, adapter_for, profile_for
+from .publishing import DbQuota, check_account_credentials, profile_for
 from .runtime import Runtime
 
 
@@ -117,13 +117,20 @@ def run_preflight(rt: Runtime, episode_id: int, kind: str, *, network: bool) -> 
         for acc_name, msg in text_problems(rt.settings, series, ep):
             report.add("text", f"{label}: {msg}", account=acc_name)
         rows = {a.name: a.id for a in s.query(AccountRow)}
+        recent_checks = {a.name: a.credentials_checked_at for a in s.query(AccountRow)
+                         if a.credentials_ok and a.credentials_checked_at}
     if network:
         for acc in accounts:
-            try:
-                adapter_for(rt, acc).check_credentials()
-            except (PlatformError, MissingCredential) as err:
-                report.add("credentials", getattr(err, "message_de", None) or str(err),
-                           account=acc.name)
+            checked = recent_checks.get(acc.name)
+            if checked is not None and checked > utcnow() - timedelta(
+                    seconds=rt.settings.credentials_check_seconds):
+                continue  # checked a moment ago: spare the platform's rate limit
+            result = check_account_credentials(rt, acc.name)
+            if result["ok"]:
+                continue
+            transient = result.get("transient", False)
+            report.add("credentials", result["message_de"], account=acc.name,
+                       severity="warning" if transient else "error")
             if acc.platform == "youtube" and acc.name in rows:
                 need = int(acc.options.get("upload_quota_units", 600))  # one full post
                 left = DbQuota(rt, rows[acc.name], acc).remaining()

@@ -441,15 +441,16 @@ def check_account_credentials(rt: Runtime, name: str) -> dict[str, Any]:
         acc = rt.settings.account(name)
     except KeyError:
         return {"account": name, "ok": False, "message_de": f"Konto {name} ist nicht eingerichtet."}
-    ok, message = True, ""
+    ok, message, transient = True, "", False
     try:
         adapter_for(rt, acc).check_credentials()
     except (PlatformError, MissingCredential) as err:
         ok = False
+        transient = isinstance(err, TransientError)  # could not check now, not a bad token
         message = getattr(err, "message_de", None) or str(err)
     with rt.db.session() as s:
         row = s.query(AccountRow).filter_by(name=name).one_or_none()
-        if row is not None:
+        if row is not None and not transient:
             row.credentials_ok = ok
             row.credentials_checked_at = utcnow()
-    return {"account": name, "ok": ok, "message_de": message}
+    return {"account": name, "ok": ok, "message_de": message, "transient": transient}

@@ -232,7 +232,7 @@ class DemoRun:
                 ep.approved_by = "demo-freigabe"  # four eyes: not the editor
                 ep.approved_at = utcnow()
                 ep.approved_revision = ep.revision
-                store.audit(s, "demo-freigabe", "episode.approve", f"episode:{ep.number}")
+                store.audit(s, "demo-freigabe", "episode.approve", f"episode:{ep.id}")
         self.console.print("   alle Folgen von einer zweiten Person freigegeben (demo-freigabe)")
 
     def _wait_published(self, total: int, timeout: float) -> bool:
