@@ -20,12 +20,7 @@ def sandboxes() -> dict[str, type[Sandbox]]:
     """Platform name -> sandbox class, for every sandbox module present."""
     out: dict[str, type[Sandbox]] = {}
     for name in SANDBOX_MODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-            continue
+        module = importlib.import_module(f"{__name__}.{name}")
         for value in vars(module).values():
             if (
                 isinstance(value, type)

@@ -233,22 +233,16 @@ def _safe_url(url: str) -> str:
     return url
 
 
-def _register_optional() -> None:
+def _register_commands() -> None:
     """Commands that live in their own modules (scheduler, dashboard, demo)."""
-    import importlib
+    from . import cli_dashboard, cli_schedule, demo
 
-    for module in ("wtg.cli_schedule", "wtg.cli_dashboard", "wtg.demo"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        for cmd in getattr(mod, "COMMANDS", ()):
+    for module in (cli_schedule, cli_dashboard, demo):
+        for cmd in module.COMMANDS:
             main.add_command(cmd)
 
 
-_register_optional()
+_register_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,8 +11,4 @@ ADAPTER_MODULES = ("facebook", "instagram", "youtube", "mastodon", "tiktok")
 def load_all() -> None:
     """Import every adapter module so each registers itself (explicit, no folder scanning)."""
     for name in ADAPTER_MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
+        importlib.import_module(f"{__name__}.{name}")
