@@ -125,7 +125,9 @@ class Episode(Base):
     subtitle_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     fit: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"mode": "pad", "focal_x"}
     slot_override: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # computed
+    slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # effective
+    #: the slot the season file gives; slot_at differs after a hold or a reschedule
+    planned_slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # media pipeline
     media_status: Mapped[str] = mapped_column(String(20), default=MediaStatus.MISSING)
     media_problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

@@ -295,9 +295,14 @@ def apply_season(
                 updated.append(e.number)
             else:
                 unchanged.append(e.number)
-        ep.slot_override = e.slot
+        if e.slot is not None:
+            ep.slot_override = e.slot
         if not any(p.state in frozen_states for p in ep.posts):
-            ep.slot_at = slots[e.number]
+            planned = slots[e.number]
+            # a hold or reschedule since the last load stays, unless the file changed the plan
+            if ep.slot_at is None or ep.planned_slot_at != planned:
+                ep.slot_at = planned
+            ep.planned_slot_at = planned
     wanted = {e.number for e in spec.episodes}
     for number, ep in existing.items():
         if number in wanted:

@@ -174,3 +174,25 @@ def test_slot_of_a_published_post_stays_when_blackouts_change(tmp_path: Path, an
     assert episode(any_db, 0).slot_at == first
     assert episode(any_db, 2).slot_at is not None
     assert episode(any_db, 2).slot_at.date().isoformat() == "2022-12-01"  # type: ignore[union-attr]
+
+
+def test_reload_keeps_a_hold_unless_the_file_changes_the_plan(tmp_path: Path, any_db: Database):
+    """A slot moved since the last load (hold, reschedule) survives reloading the same file;
+    a file that changes the plan for that episode wins."""
+    from datetime import timedelta
+
+    path = write(tmp_path, VALID)
+    load(any_db, path)
+    planned = episode(any_db, 1).slot_at
+    assert planned is not None
+    with any_db.session() as s:  # what a hold does: the episode moves a week later
+        ep = next(e for e in get_series(s, "wir-tun-gutes").episodes  # type: ignore[union-attr]
+                  if e.number == 1)
+        ep.slot_at = planned + timedelta(weeks=1)
+    load(any_db, path)
+    assert episode(any_db, 1).slot_at == planned + timedelta(weeks=1)
+    assert episode(any_db, 1).planned_slot_at == planned
+    moved = VALID.replace('time = "17:00"', 'time = "18:00"')
+    assert moved != VALID
+    load(any_db, write(tmp_path, moved))
+    assert episode(any_db, 1).slot_at == planned + timedelta(hours=1)
