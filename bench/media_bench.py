@@ -191,7 +191,8 @@ def vmaf(clip: Path, profs: list, out: Path, subsample: int) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", nargs="*", default=["speed", "moviepy", "memory", "quality"])
+    parser.add_argument("--only", nargs="*",
+                        default=["speed", "moviepy", "memory", "quality", "demo"])
     parser.add_argument("--seconds", type=int, default=25)
     parser.add_argument("--crf", type=int, nargs="*", default=[None])
     parser.add_argument("--preset", default=None)
@@ -229,6 +230,16 @@ def main() -> None:
                 results["moviepy"] = {"wall_speedup": round(mw / pw, 2),
                                       "cpu_speedup": round(mc / pc, 2)}
                 print(f"{'moviepy / pipeline (goal >=4)':<30}{mw / pw:9.2f}{mc / pc:9.2f}")
+        if "demo" in opts.only:
+            # One episode as the demo runs it: real profiles, 3 renditions, fresh output dir.
+            demo = {}
+            for branding in (False, True):
+                wall, _ = measured(lambda b=branding: prepare(
+                    clip, srt, profs, work / f"demo{b}", title="Folge 3: Matzlow", fit=FIT,
+                    branding=b))
+                demo[f"branding_{branding}".lower()] = round(wall, 2)
+            results["demo"] = demo
+            print(f"\none {opts.seconds} s episode, 3 renditions (s):", demo)
         if "memory" in opts.only:
             results["memory"] = peak_memory(clip, srt, profs, work / "mem")
             print("\npeak memory (MB):", results["memory"])

@@ -113,7 +113,7 @@ def test_encoder_arguments_per_output() -> None:
     args = list(plan.args)
     tail = args[args.index("-map"):]
     expected = ["-map", "[vout0]", "-map", "[a0]", "-c:v", "libx264", "-preset", "veryfast",
-                "-crf", "21", "-maxrate", "8000k", "-bufsize", "16000k", "-profile:v", "high",
+                "-crf", "23", "-maxrate", "8000k", "-bufsize", "16000k", "-profile:v", "high",
                 "-pix_fmt", "yuv420p", "-g", "60", "-fps_mode", "cfr", "-c:a", "aac",
                 "-b:a", "128k", "-ar", "48000", "-ac", "2", "-map_metadata", "-1",
                 "-map_chapters", "-1", "-movflags", "+faststart", "-f", "mp4",
