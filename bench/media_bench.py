@@ -55,9 +55,9 @@ def make_clip(seconds: int) -> tuple[Path, Path]:
     return clip, srt
 
 
-def profiles(preset: str | None = None, crf: int | None = None) -> list:
+def profiles(preset: str | None = None, crf: int | None = None, names=NAMES) -> list:  # type: ignore[no-untyped-def]
     loaded = load_profiles()
-    chosen = [loaded[n] for n in NAMES]
+    chosen = [loaded[n] for n in names]
     if preset or crf is not None:
         chosen = [replace(p, preset=preset or p.preset, crf=p.crf if crf is None else crf)
                   for p in chosen]
@@ -198,12 +198,13 @@ def main() -> None:
     parser.add_argument("--preset", default=None)
     parser.add_argument("--subsample", type=int, default=3, help="libvmaf n_subsample")
     parser.add_argument("--repeat", type=int, default=2, help="alternating timing runs")
+    parser.add_argument("--profiles", nargs="*", default=list(NAMES))
     opts = parser.parse_args()
     clip, srt = make_clip(opts.seconds)
     results: dict = {"clip": str(clip.name), "seconds": opts.seconds, "cores": psutil.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        profs = profiles(opts.preset)
+        profs = profiles(opts.preset, None, opts.profiles)
         if "speed" in opts.only or "moviepy" in opts.only:
             # Alternate the contenders and keep each one's best run: the machine is shared.
             runs: dict[str, list[tuple[float, float]]] = {"pipeline": [], "hand": [],
@@ -246,7 +247,8 @@ def main() -> None:
         if "quality" in opts.only:
             rows = []
             for crf in opts.crf:
-                rows += vmaf(clip, profiles(opts.preset, crf), work / f"q{crf}", opts.subsample)
+                rows += vmaf(clip, profiles(opts.preset, crf, opts.profiles), work / f"q{crf}",
+                             opts.subsample)
             results["quality"] = rows
             print(f"\n{'profile':<18}{'preset':<10}{'crf':>4}{'maxrate':>9}{'VMAF':>8}{'kbps':>8}")
             for r in rows:
