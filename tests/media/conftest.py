@@ -49,6 +49,11 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                              "-pix_fmt", "yuv420p10le", "-shortest")
     c["odd_1080"] = make_clip(d / "odd_1080.mp4", *video("1918x1078", d=3), *tone(3), *FAST,
                               "-shortest")
+    # iPhone-style HDR: 10-bit HLG, BT.2020.
+    c["hdr"] = make_clip(d / "hdr.mp4", *video("320x180"), *tone(), "-vf",
+                         "setparams=color_primaries=bt2020:color_trc=arib-std-b67:"
+                         "colorspace=bt2020nc:range=tv,format=yuv420p10le",
+                         "-c:v", "libx264", "-preset", "superfast", "-c:a", "aac", "-shortest")
     # A phone that recorded landscape pixels with a 90° display rotation: shows 180x320.
     make_clip(d / "unrotated.mp4", *video("320x180"), *tone(), *FAST, "-shortest")
     c["rotated"] = make_clip(d / "rotated.mp4", "-display_rotation", "90", "-i",

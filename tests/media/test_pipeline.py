@@ -40,12 +40,13 @@ def pick(profiles: dict[str, Profile], *names: str) -> list[Profile]:
         ("no_audio", FitOptions(mode="pad")),
         ("ten_bit", FitOptions(mode="crop")),
         ("rotated", FitOptions(mode="pad")),
+        ("hdr", FitOptions(mode="crop")),
     ],
 )
 def test_every_source_shape_gives_verified_renditions(  # type: ignore[no-untyped-def]
     clips, small_profiles, tmp_path, clip: str, fit: FitOptions
 ) -> None:
-    """Vertical, 4:3 at 29.97 fps, VFR, silent, 10-bit and rotated sources all become
+    """Vertical, 4:3 at 29.97 fps, VFR, silent, 10-bit, rotated and HLG HDR sources all become
     H.264 High yuv420p constant-rate renditions of the profile size (29.97 kept, VFR made
     30 fps) with AAC 48 kHz stereo near -14 LUFS."""
     source = clips[clip]
@@ -70,8 +71,12 @@ def test_every_source_shape_gives_verified_renditions(  # type: ignore[no-untype
             assert r.loudness_lufs == pytest.approx(-14.0, abs=1.0)
         assert r.sha256 == out.sha256 and r.size_bytes == out.size_bytes
         assert Path(r.thumbnail).stat().st_size > 0
+        if clip == "hdr":
+            assert out.color_transfer == "bt709" and not out.hdr
     if clip == "no_audio":
         assert "no_audio" in [p.code for p in media.problems]
+    if clip == "hdr":
+        assert "hdr_converted" in [p.code for p in media.problems]
 
 
 def test_burned_subtitles_really_appear(clips, small_profiles, tmp_path, srt_file) -> None:  # type: ignore[no-untyped-def]

@@ -215,3 +215,14 @@ def test_output_rate_follows_standard_cfr_sources(fps, vfr, rate, gop) -> None: 
                           loudness=LOUD, fonts_dir=Path("/f"))
     assert f"[0:v:0]{rate}" in plan.filtergraph
     assert plan.args[plan.args.index("-g") + 1] == gop
+
+
+def test_hdr_source_is_tone_mapped_once_before_the_split() -> None:
+    """An HLG/PQ source is converted to SDR BT.709 in the trunk, before the split."""
+    plan = plan_transcode(info(hdr=True, color_transfer="arib-std-b67",
+                               pix_fmt="yuv420p10le", bit_depth=10),
+                          _jobs("landscape", "square-burned"), fit=FitOptions(), loudness=LOUD,
+                          fonts_dir=Path("/f"))
+    trunk = plan.filtergraph.split(";")[0]
+    assert "tonemap=tonemap=hable" in trunk and trunk.endswith("split=2[v0][v1]")
+    assert plan.filtergraph.count("tonemap=") == 1

@@ -28,6 +28,7 @@ def _digest(path: Path) -> str:
         ("ten_bit", 320, 180, 30.0, False, 0, 10, True),
         ("odd_1080", 1918, 1078, 30.0, False, 0, 8, True),
         ("rotated", 180, 320, 30.0, False, 90, 8, True),
+        ("hdr", 320, 180, 30.0, False, 0, 10, True),
     ],
 )
 def test_probe_reports_shape_rate_depth_audio(  # type: ignore[no-untyped-def]
@@ -42,6 +43,7 @@ def test_probe_reports_shape_rate_depth_audio(  # type: ignore[no-untyped-def]
     assert info.sha256 == _digest(clips[name])
     assert info.duration == pytest.approx(3.0 if name == "odd_1080" else 2.0, abs=0.05)
     assert info.to_dict()["width"] == width
+    assert info.hdr == (name == "hdr")
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,13 @@ ASPECT_TOLERANCE = 0.01  # within 1 %: scale, do not crop or pad
 BLUR_DOWNSCALE = 8  # the blurred background is computed at 1/8 size (cheap), then scaled up
 
 
+# HLG/PQ (phones record HDR by default) -> SDR BT.709: linearise, map primaries, Hable curve.
+TONEMAP_TO_SDR = (
+    "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,"
+    "zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
+)
+
+
 def escape_value(value: str | Path) -> str:
     """Escape one option value for use inside a ``-filter_complex`` graph."""
     text = str(value)

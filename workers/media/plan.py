@@ -14,6 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from workers.media.filters import (
+    TONEMAP_TO_SDR,
     audio_format,
     card_fades,
     escape_value,
@@ -85,6 +86,8 @@ def plan_transcode(
     steps = []
     if abs(info.sar - 1.0) > 1e-3:
         steps.append("scale=trunc(iw*sar/2)*2:ih,setsar=1")
+    if info.hdr:
+        steps.append(TONEMAP_TO_SDR)
     if len(fps_values) == 1:
         steps.append(f"fps={next(iter(fps_values))}")
     branches = len(jobs) + (1 if analysis_file else 0)

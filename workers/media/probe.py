@@ -47,6 +47,8 @@ class ProbeInfo:
     audio_codec: str | None = None
     audio_rate: int | None = None
     audio_channels: int | None = None
+    color_transfer: str = ""  # e.g. bt709, arib-std-b67 (HLG), smpte2084 (PQ); "" = untagged
+    hdr: bool = False  # HLG/PQ: tone-mapped to SDR BT.709 by the transcode pass
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,6 +62,8 @@ _DIMS = re.compile(r"\b(\d{2,5})x(\d{2,5})\b")
 _SAR = re.compile(r"\[SAR (\d+):(\d+)")
 _PIXFMT = re.compile(r"^\s*Stream #0:\d+\S*: Video: [^,]+, (\w+)")
 _ROTATION = re.compile(r"rotation of (-?[\d.]+) degrees")
+_COLOR = re.compile(r"\((?:tv|pc), ([\w-]+)(?:/([\w-]+)/([\w-]+))?[,)]")
+HDR_TRANSFERS = ("smpte2084", "arib-std-b67")
 _HZ = re.compile(r"(\d+) Hz, ([^,]+)")
 _CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "7.1": 8}
 _DAMAGE = ("partial file", "Packet corrupt", "corrupt input packet", "error reading header",
@@ -102,6 +106,9 @@ def parse_probe(stderr: str, packets: str) -> dict[str, Any]:
             info["video_profile"] = (m.group(3) or "").split(")")[0]
             pm = _PIXFMT.match(line)
             info["pix_fmt"] = pm.group(1) if pm else ""
+            if color := _COLOR.search(line):
+                info["color_transfer"] = color.group(3) or color.group(1)
+                info["hdr"] = info["color_transfer"] in HDR_TRANSFERS
             dims = _DIMS.search(line.split("Video:", 1)[1])
             if dims:
                 info["coded_width"], info["coded_height"] = int(dims[1]), int(dims[2])
@@ -224,6 +231,13 @@ def validate(
     total = info.duration + added_seconds
     profiles = list(profiles)
     platforms = {p.name: p for profile in profiles for p in profile.platforms}
+    if info.hdr:
+        problems.append(Problem(
+            code=Code.HDR_CONVERTED, severity=Severity.WARNING,
+            message_de=f"Das Video „{name}“ ist in HDR ({info.color_transfer}) aufgenommen. "
+            "Es wird für die Plattformen in normale Farben (SDR) umgerechnet; Farben können "
+            "leicht abweichen. Tipp: am Handy HDR-Aufnahme ausschalten.",
+        ))
     if not info.has_audio:
         problems.append(Problem(
             code=Code.NO_AUDIO, severity=Severity.WARNING,

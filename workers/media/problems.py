@@ -23,6 +23,7 @@ class Code(StrEnum):
     TRUNCATED = "truncated"
     NO_VIDEO_STREAM = "no_video_stream"
     NO_AUDIO = "no_audio"
+    HDR_CONVERTED = "hdr_converted"
     DURATION_UNSUPPORTED = "duration_unsupported"
     DURATION_SOME_PLATFORMS = "duration_some_platforms"
     LOW_RESOLUTION = "low_resolution"
