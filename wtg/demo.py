@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -77,8 +78,11 @@ def _ts(t: float) -> str:
               help="So viele Sekunden dauert eine Woche in der Demo.")
 @click.option("--clip-seconds", type=float, default=2.0, show_default=True)
 @click.option("--timeout", type=float, default=270.0, show_default=True)
+@click.option("--web", is_flag=True,
+              help="Dashboard mitstarten (Zugänge werden angezeigt) und nach der Staffel "
+              "weiterlaufen lassen, bis Strg+C gedrückt wird.")
 def demo(workdir: Path, episodes: int, week_seconds: float, clip_seconds: float,
-         timeout: float) -> None:
+         timeout: float, web: bool) -> None:
     """Die ganze Staffel im Zeitraffer: Videos aufbereiten, freigeben, wöchentlich posten
     (an lokale Test-Server aller Plattformen). Beendet sich mit 0, wenn alles gesendet wurde."""
     console = Console()
@@ -88,9 +92,11 @@ def demo(workdir: Path, episodes: int, week_seconds: float, clip_seconds: float,
         _stop_stale(workdir)
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    run = DemoRun(workdir, console)
+    run = DemoRun(workdir, console, web=web)
     try:
         ok = run.execute(episodes, week_seconds, clip_seconds, timeout)
+        if web and ok:
+            run.keep_running()
     finally:
         run.shutdown()
     console.print(f"Dauer: {time.monotonic() - started:.0f} s")
@@ -98,9 +104,10 @@ def demo(workdir: Path, episodes: int, week_seconds: float, clip_seconds: float,
 
 
 class DemoRun:
-    def __init__(self, workdir: Path, console: Console) -> None:
+    def __init__(self, workdir: Path, console: Console, *, web: bool = False) -> None:
         self.dir = workdir
         self.console = console
+        self.web = web
         self.sandboxes: dict[str, Any] = {}
         self.procs: list[subprocess.Popen[bytes]] = []
         self.app: Any = None
@@ -131,11 +138,11 @@ class DemoRun:
             sb = sandboxes()[platform]().start()
             self.sandboxes[platform] = sb
             name = f"{platform}-lup"
-            acc, secrets = sb.account(name)
+            acc, creds = sb.account(name)
             accounts.append({"name": name, "platform": platform,
                              "display_name": f"{acc.display_name} (Sandbox)",
                              "api_base": acc.api_base, "options": dict(acc.options)})
-            env.update({env_prefix(name) + k.upper(): v for k, v in secrets.items()})
+            env.update({env_prefix(name) + k.upper(): v for k, v in creds.items()})
             c.print(f"   {name:15} {acc.api_base}")
         season["series"]["accounts"] = [a["name"] for a in accounts]
         season["episodes"] = eps
@@ -162,10 +169,12 @@ class DemoRun:
             "retry_backoff": 0.2,
             "log_level": "WARNING",
             "accounts": accounts,
+            "dashboard": {"port": free_port(), "secure_cookies": False},
         }
         config = self.dir / "wtg.toml"
         config.write_text(tomli_w.dumps(settings_doc), encoding="utf-8")
-        self.env = {**os.environ, **env, "WTG_CONFIG": str(config)}
+        self.env = {**os.environ, **env, "WTG_CONFIG": str(config),
+                    "WTG_DASHBOARD__SECRET_KEY": secrets.token_urlsafe(48)}
         os.environ.update(env)  # this process reads the sandbox secrets too (pre-flight)
         settings = load_settings(self.env, config_file=config)
 
@@ -174,6 +183,8 @@ class DemoRun:
 
         self.app = build(settings)
         self._wtg("season", "load", str(self.dir / "season.toml"))
+        if self.web:
+            self._start_dashboard(settings_doc["dashboard"]["port"])  # type: ignore[index]
         c.print("4. Worker starten (Videoaufbereitung, Veröffentlichen)")
         self._spawn("worker", "-Q", "media", "-c", "1", "-n", "demo-media@localhost")
         self._spawn("worker", "-Q", "publish", "-c", "4", "-n", "demo-publish@localhost")
@@ -185,6 +196,30 @@ class DemoRun:
         self._spawn("scheduler")
         ok = self._wait_published(len(eps) * len(PLATFORMS), timeout=timeout)
         return self._report(ok and self._verify(len(eps)))
+
+    def _start_dashboard(self, port: int) -> None:
+        """The staff dashboard on this demo, with an editor and an approver login."""
+        logins = []
+        for name, role in (("redaktion", "editor"), ("freigabe", "approver")):
+            password = secrets.token_urlsafe(9)
+            pw_file = self.dir / f".{name}.pw"
+            pw_file.write_text(password, encoding="utf-8")
+            pw_file.chmod(0o600)
+            self._wtg("user", "add", name, "--role", role, "--password-file", str(pw_file))
+            pw_file.unlink()
+            logins.append(f"{name} / {password} ({role})")
+        self._spawn("web", "--port", str(port))
+        self.dashboard_url = f"http://127.0.0.1:{port}/"
+        self.console.print(f"   Dashboard: {self.dashboard_url}   Anmeldung: " + ", ".join(logins))
+
+    def keep_running(self) -> None:
+        self.console.print(f"Dashboard läuft weiter: {self.dashboard_url} – beenden mit Strg+C.")
+        try:
+            while True:
+                self._check_procs()
+                time.sleep(1)
+        except KeyboardInterrupt:
+            self.console.print("beendet.")
 
     def _wtg(self, *args: str) -> None:
         proc = subprocess.run([_wtg_exe(), *args], env=self.env, cwd=self.dir, text=True,
