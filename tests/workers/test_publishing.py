@@ -181,3 +181,31 @@ def test_facebook_publish_is_confirmed_by_polling_not_by_the_finish_answer(
             assert post.public_url
         finally:
             w.rt.db.dispose()
+
+
+def test_native_scheduling_hands_the_post_to_the_platform_and_confirms_after_the_slot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mastodon: MastodonSandbox
+) -> None:
+    """With native scheduling a post queued an hour ahead is uploaded and handed to the
+    platform's own scheduler (state scheduled, nothing public yet); once the slot has passed,
+    the next run confirms it as published without posting a second time."""
+    from datetime import timedelta
+
+    from episodes.models import Post, utcnow
+
+    w = make_world(tmp_path, monkeypatch, {"mastodon-lup": mastodon},
+                   account_extra={"native_scheduling": True},
+                   slot_at=utcnow() + timedelta(hours=1))
+    try:
+        w.queue("mastodon-lup")
+        assert w.drive("mastodon-lup").state == "scheduled"
+        snap = mastodon.snapshot()
+        assert (snap["scheduled"], snap["statuses"]) == (1, 0)
+        assert w.drive("mastodon-lup").state == "scheduled"  # a second delivery changes nothing
+        with w.rt.db.session() as s:
+            s.get(Post, w.post_ids["mastodon-lup"]).slot_at = utcnow() - timedelta(minutes=1)  # type: ignore[union-attr]
+        assert w.drive("mastodon-lup").state == "published"
+        snap = mastodon.snapshot()
+        assert (snap["scheduled"], snap["statuses"]) == (1, 0)
+    finally:
+        w.rt.db.dispose()

@@ -5,7 +5,7 @@ credentials in the environment as in production."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +56,14 @@ class World:
 
 def make_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                sandboxes: dict[str, Sandbox], *, size: int = 600_000,
-               extra: dict[str, Any] | None = None) -> World:
+               extra: dict[str, Any] | None = None,
+               account_extra: dict[str, Any] | None = None,
+               slot_at: datetime | None = None) -> World:
     accounts = []
     for name, sb in sandboxes.items():
         acc, secrets = sb.account(name)  # type: ignore[attr-defined]
         accounts.append({"name": name, "platform": acc.platform, "api_base": acc.api_base,
-                         "options": dict(acc.options)})
+                         "options": dict(acc.options), **(account_extra or {})})
         for key, value in secrets.items():
             monkeypatch.setenv(env_prefix(name) + key.upper(), value)
     settings = settings_from_dict({
@@ -93,7 +95,7 @@ def make_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         s.flush()
         post_ids = {}
         for name in sandboxes:
-            post = Post(account_id=rows[name].id, state=PostState.READY)
+            post = Post(account_id=rows[name].id, state=PostState.READY, slot_at=slot_at)
             ep.posts.append(post)
             s.flush()
             post_ids[name] = post.id
