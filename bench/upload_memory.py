@@ -85,7 +85,7 @@ def make_file(path: Path, size: int, random_bytes: bool) -> str:
 
 def uploader(spec_path: str) -> None:
     """Child: upload, poll, publish; print one JSON line with timings and ru_maxrss."""
-    from config.secrets import InMemoryCredentials
+    from config.credentials import InMemoryCredentials
     from episodes.captions import PostText
     from workers.platforms.base import Account, MediaFile, PostContext, ProcessingState
     from workers.platforms.youtube import YouTube

@@ -1,7 +1,7 @@
 """Settings, secrets and logging. Imports no other wtg code."""
 
+from .credentials import CredentialStore, InMemoryCredentials, Secret
 from .loader import SettingsError, credentials_for, load_settings, settings_from_dict
-from .secrets import CredentialStore, InMemoryCredentials, Secret
 from .settings import AccountSettings, NotReadyPolicy, Settings
 
 __all__ = [

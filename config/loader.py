@@ -1,5 +1,5 @@
 """Builds :class:`Settings` from the environment and the settings file. The ONLY reader of
-``os.environ`` in wtg (besides ``config.secrets`` receiving the mapping from here).
+``os.environ`` in wtg (besides ``config.credentials`` receiving the mapping from here).
 
 Sources, highest first: ``WTG_*`` variables (``__`` for nesting, ``_FILE`` suffix to read a value
 from a file), the TOML file named by ``WTG_CONFIG`` (default ``wtg.toml`` in the working
@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .secrets import CredentialStore
+from .credentials import CredentialStore
 from .settings import Settings
 
 ENV_PREFIX = "WTG_"

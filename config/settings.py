@@ -3,7 +3,7 @@
 Environment variables ``WTG_*`` win over the TOML settings file, which wins over the defaults.
 Nested values use ``__`` (``WTG_DASHBOARD__SESSION_HOURS=8``); accounts are a list and are best
 kept in the TOML file. Credentials are never settings: they come from the environment or secret
-files through :mod:`config.secrets`.
+files through :mod:`config.credentials`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from .secrets import Secret
+from .credentials import Secret
 
 KNOWN_PLATFORMS = ("facebook", "instagram", "youtube", "mastodon", "tiktok")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
@@ -29,7 +29,7 @@ class NotReadyPolicy(StrEnum):
 
 
 class AccountSettings(BaseModel):
-    """One social-media account wtg posts to. Secrets: see ``config.secrets``."""
+    """One social-media account wtg posts to. Secrets: see ``config.credentials``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from config import Settings
-from config.secrets import MissingCredential
+from config.credentials import MissingCredential
 from episodes import store
 from episodes.captions import render_for
 from episodes.models import Account as AccountRow

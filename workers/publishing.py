@@ -26,8 +26,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from config import AccountSettings
+from config.credentials import MissingCredential
 from config.loader import credentials_for
-from config.secrets import MissingCredential
 from episodes import store
 from episodes.captions import render_for
 from episodes.lifecycle import IN_FLIGHT, PostState

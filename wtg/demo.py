@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from config import load_settings
-from config.secrets import env_prefix
+from config.credentials import env_prefix
 from workers.broker import free_port
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from config.secrets import env_prefix
+from config.credentials import env_prefix
 from sandbox import Sandbox
 from workers.media import ffmpeg_exe
 

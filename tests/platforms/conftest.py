@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from config.secrets import InMemoryCredentials
+from config.credentials import InMemoryCredentials
 from episodes.captions import PostText
 from sandbox import Sandbox, sandboxes
 from workers.platforms.base import (

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from config.secrets import InMemoryCredentials
+from config.credentials import InMemoryCredentials
 from episodes.captions import PostText
 from sandbox import Fault, sandboxes
 from workers.platforms.base import ProcessingState, registry

@@ -16,7 +16,7 @@ from typing import Any
 import imageio_ffmpeg
 import pytest
 
-from config.secrets import InMemoryCredentials
+from config.credentials import InMemoryCredentials
 from episodes.captions import PostText
 from sandbox import Fault
 from workers.platforms.base import MediaFile, ProcessingState, adapter_class

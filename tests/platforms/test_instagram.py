@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from config.secrets import InMemoryCredentials
+from config.credentials import InMemoryCredentials
 from episodes.captions import PostText
 from sandbox import Fault
 from workers.platforms.base import MediaFile, ProcessingState, adapter_class

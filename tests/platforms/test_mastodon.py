@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from config.secrets import InMemoryCredentials
+from config.credentials import InMemoryCredentials
 from episodes.captions import PostText
 from sandbox import Fault
 from workers.platforms.base import Account, MediaFile
@@ -311,7 +311,7 @@ def test_multipart_body_streams_in_bounded_blocks(tmp_path: Path, kit: Any) -> N
 def _child_upload(account: Account, secrets: dict[str, str], video: MediaFile,
                   state: str) -> None:
     """Runs in a separate process: upload, persisting every recorded fact to ``state``."""
-    from config.secrets import InMemoryCredentials as Creds
+    from config.credentials import InMemoryCredentials as Creds
     from episodes.captions import PostText as Text
     from workers.platforms.base import PostContext
 

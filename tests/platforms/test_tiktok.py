@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from config.secrets import CredentialStore, InMemoryCredentials, env_prefix
+from config.credentials import CredentialStore, InMemoryCredentials, env_prefix
 from episodes.captions import PostText
 from sandbox import Fault
 from sandbox.tiktok import TikTokSandbox
@@ -379,7 +379,7 @@ def test_check_text_counts_utf16_units(kit, sb) -> None:
 def _child_upload(account: Account, secrets: dict[str, str], video: MediaFile,
                   state: str) -> None:
     """Runs in a separate process: upload, persisting every recorded fact to ``state``."""
-    from config.secrets import InMemoryCredentials as Creds
+    from config.credentials import InMemoryCredentials as Creds
     from episodes.captions import PostText as Text
     from workers.platforms.base import PostContext
 

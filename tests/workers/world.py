@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from config import settings_from_dict
-from config.secrets import env_prefix
+from config.credentials import env_prefix
 from episodes import store
 from episodes.lifecycle import PostState
 from episodes.models import Episode, MediaStatus, Post, Rendition, Series

@@ -42,7 +42,7 @@ from typing import Any, ClassVar, Protocol
 
 import requests
 
-from config.secrets import MissingCredential
+from config.credentials import MissingCredential
 from episodes.captions import PostText, TextLimits, hashtag_problems, measure
 
 from .errors import ConnectionLost, PlatformError, ProtocolError
@@ -84,7 +84,7 @@ class PlatformSpec:
 
 
 class Credentials(Protocol):
-    """Access to an account's secrets (``config.secrets.CredentialStore`` implements it)."""
+    """Access to an account's secrets (``config.credentials.CredentialStore`` implements it)."""
 
     def get(self, key: str) -> str | None: ...
 

@@ -1,4 +1,4 @@
-"""Secrets: wrapped so they never print, read from the environment or secret files only.
+"""Credentials: wrapped so they never print, read from the environment or secret files only.
 
 An account's credential ``KEY`` (``access_token``, ``refresh_token``, ``client_secret`` ...) is
 looked up, first match wins:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from config import CredentialStore, Secret, settings_from_dict
+from config.credentials import MissingCredential, env_prefix
 from config.logging import redact, setup_logging
-from config.secrets import MissingCredential, env_prefix
 
 VALUE = "EAAG-sehr-geheimes-token-4711"
 
