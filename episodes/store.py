@@ -217,25 +217,6 @@ def add_attempt(
     )
 
 
-def posts_in(s: Session, states: Iterable[PostState]) -> list[Post]:
-    return list(
-        s.scalars(select(Post).where(Post.state.in_([str(x) for x in states])).order_by(Post.id))
-    )
-
-
-def stale_in_flight(s: Session, states: Iterable[PostState]) -> list[Post]:
-    """Posts in flight whose lease expired (their worker died): to be re-enqueued."""
-    now = utcnow()
-    return list(
-        s.scalars(
-            select(Post).where(
-                Post.state.in_([str(x) for x in states]),
-                or_(Post.lease_until.is_(None), Post.lease_until < now),
-            )
-        )
-    )
-
-
 # --- leader lease -----------------------------------------------------------------------------
 def take_named_lease(s: Session, name: str, owner: str, seconds: float) -> bool:
     """A named lease (the scheduler's leadership): free, expired or ours -> True."""
@@ -349,10 +330,28 @@ def _jsonable(value: Any) -> Any:
 
 
 __all__ = [
-    "Cell", "Row", "add_attempt", "all_series", "audit", "audit_log", "ensure_posts",
-    "episodes_of", "get_episode", "get_series", "notify", "posts_for", "posts_in", "quota_spend",
-    "quota_used", "record_remote", "release_lease", "stale_in_flight", "status_grid",
-    "sync_accounts", "take_lease", "take_named_lease", "transition",
+    "Cell",
+    "Row",
+    "add_attempt",
+    "all_series",
+    "audit",
+    "audit_log",
+    "ensure_posts",
+    "episodes_of",
+    "get_episode",
+    "get_series",
+    "hand_off_lease",
+    "notify",
+    "posts_for",
+    "quota_spend",
+    "quota_used",
+    "record_remote",
+    "release_lease",
+    "status_grid",
+    "sync_accounts",
+    "take_lease",
+    "take_named_lease",
+    "transition",
 ]
 
 

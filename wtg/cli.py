@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,21 @@ class Ctx:
 
         return build(self.settings, start_broker=start_broker)
 
+    @contextmanager
+    def opened(self, *, start_broker: bool = False) -> Iterator[Any]:
+        """The wired app for one command, closed afterwards."""
+        app = self.app(start_broker=start_broker)
+        try:
+            yield app
+        finally:
+            app.close()
+
+    @contextmanager
+    def session(self) -> Iterator[Any]:
+        """A database session (one transaction) for one command."""
+        with self.opened() as app, app.db.session() as s:
+            yield s
+
 
 pass_ctx = click.make_pass_decorator(Ctx)
 
@@ -66,11 +83,10 @@ def main(click_ctx: click.Context, config: Path | None) -> None:
 @pass_ctx
 def init(ctx: Ctx) -> None:
     """Datenbank anlegen bzw. auf den neuesten Stand bringen."""
-    app = ctx.app()
-    for d in (ctx.settings.media_root, ctx.settings.secrets_dir):
-        d.mkdir(parents=True, exist_ok=True)
+    with ctx.opened():
+        for d in (ctx.settings.media_root, ctx.settings.secrets_dir):
+            d.mkdir(parents=True, exist_ok=True)
     click.echo(f"Datenbank bereit: {_safe_url(ctx.settings.database_url)}")
-    app.close()
 
 
 # --- season -----------------------------------------------------------------------------------
@@ -80,18 +96,20 @@ def season() -> None:
 
 
 @season.command("load")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False), required=False)
 @click.option("--check", is_flag=True, help="Nur prüfen, nichts speichern.")
 @click.option("--no-media", is_flag=True, help="Videos noch nicht zur Aufbereitung einreihen.")
 @pass_ctx
 def season_load(ctx: Ctx, file: Path, check: bool, no_media: bool) -> None:
-    """Staffeldatei FILE laden. Erneutes Laden aktualisiert, verdoppelt nie."""
+    """Staffeldatei FILE laden (Standard: season_file aus den Einstellungen). Erneutes Laden
+    aktualisiert, verdoppelt nie."""
     from episodes.season import SeasonError, apply_season, parse_season
     from episodes.store import sync_accounts
     from workers.preflight import spec_text_problems
 
     from .queueing import queue_media_for
 
+    file = file or ctx.settings.season_file
     known = {a.name for a in ctx.settings.accounts}
     try:
         spec = parse_season(file, known_accounts=known)
@@ -133,9 +151,8 @@ def episode_list(ctx: Ctx) -> None:
     """Alle Folgen mit Termin, Videostatus und Freigabe."""
     from .views import episode_table
 
-    app = ctx.app()
-    episode_table(app)
-    app.close()
+    with ctx.opened() as app:
+        episode_table(app)
 
 
 @episode.command("show")
@@ -145,11 +162,8 @@ def episode_show(ctx: Ctx, number: int) -> None:
     """Eine Folge: Daten und genau der Text, den jedes Konto erhält."""
     from .views import episode_detail
 
-    app = ctx.app()
-    try:
+    with ctx.opened() as app:
         episode_detail(app, number)
-    finally:
-        app.close()
 
 
 @main.command()
@@ -159,14 +173,11 @@ def status(ctx: Ctx, as_json: bool) -> None:
     """Übersicht: Folgen x Konten mit Zustand, Termin, Link und letztem Fehler."""
     from .views import status_data, status_table
 
-    app = ctx.app()
-    try:
+    with ctx.opened() as app:
         if as_json:
             click.echo(json.dumps(status_data(app), ensure_ascii=False, indent=2))
         else:
             status_table(app)
-    finally:
-        app.close()
 
 
 # --- processes --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -30,18 +31,15 @@ def web(ctx: Ctx, host: str | None, port: int | None) -> None:
     from dashboard import DashboardConfigError, create_app
 
     settings = ctx.settings
-    app = ctx.app(start_broker=True)
-    try:
-        dashboard = create_app(settings, db=app.db, celery=app.celery, broker_url=app.broker_url)
-    except DashboardConfigError as exc:
-        app.close()
-        raise click.ClickException(str(exc)) from None
-    try:
+    with ctx.opened(start_broker=True) as app:
+        try:
+            dashboard = create_app(settings, db=app.db, celery=app.celery,
+                                   broker_url=app.broker_url)
+        except DashboardConfigError as exc:
+            raise click.ClickException(str(exc)) from None
         uvicorn.run(dashboard, host=host or settings.dashboard.host,
                     port=port or settings.dashboard.port, proxy_headers=True,
                     forwarded_allow_ips="127.0.0.1", server_header=False, log_config=None)
-    finally:
-        app.close()
 
 
 @click.group()
@@ -60,14 +58,11 @@ def user_add(ctx: Ctx, name: str, role: str, password_file: Path | None) -> None
     from episodes.users import UserError, create_user
 
     password = _password(password_file)
-    app = ctx.app()
     try:
-        with app.db.session() as s:
+        with ctx.session() as s:
             create_user(s, name, password, role=role, actor="cli")
     except UserError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        app.close()
     click.echo(f"Benutzer {name} ({role}) angelegt.")
 
 
@@ -78,20 +73,14 @@ def user_add(ctx: Ctx, name: str, role: str, password_file: Path | None) -> None
 @pass_ctx
 def user_password(ctx: Ctx, name: str, password_file: Path | None) -> None:
     """Ein neues Passwort für NAME setzen (beendet alle Anmeldungen von NAME)."""
-    from episodes.users import UserError, get_user, set_password
+    from episodes.users import UserError, set_password
 
     password = _password(password_file)
-    app = ctx.app()
     try:
-        with app.db.session() as s:
-            row = get_user(s, name)
-            if row is None:
-                raise click.ClickException(f"Den Benutzer {name!r} gibt es nicht.")
-            set_password(s, row, password, actor="cli")
+        with ctx.session() as s:
+            set_password(s, _existing_user(s, name), password, actor="cli")
     except UserError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        app.close()
     click.echo(f"Neues Passwort für {name} gesetzt.")
 
 
@@ -107,17 +96,10 @@ def _password(password_file: Path | None) -> str:
 @pass_ctx
 def user_token(ctx: Ctx, name: str) -> None:
     """Ein neues API-Token für NAME ausgeben (ersetzt das alte; wird nur einmal gezeigt)."""
-    from episodes.users import get_user, issue_token
+    from episodes.users import issue_token
 
-    app = ctx.app()
-    try:
-        with app.db.session() as s:
-            row = get_user(s, name)
-            if row is None:
-                raise click.ClickException(f"Den Benutzer {name!r} gibt es nicht.")
-            token = issue_token(s, row, actor="cli")
-    finally:
-        app.close()
+    with ctx.session() as s:
+        token = issue_token(s, _existing_user(s, name), actor="cli")
     click.echo(token)
 
 
@@ -127,17 +109,13 @@ def user_list(ctx: Ctx) -> None:
     """Alle Benutzer mit Rolle und Sperre."""
     from episodes.users import list_users
 
-    app = ctx.app()
-    try:
-        with app.db.session() as s:
-            for row in list_users(s):
-                lock = f", gesperrt bis {row.locked_until:%Y-%m-%d %H:%M} UTC" \
-                    if row.locked_until else ""
-                token = ", API-Token" if row.api_token_hash else ""
-                active = "" if row.active else ", deaktiviert"
-                click.echo(f"{row.username}: {row.role}{token}{lock}{active}")
-    finally:
-        app.close()
+    with ctx.session() as s:
+        for row in list_users(s):
+            lock = f", gesperrt bis {row.locked_until:%Y-%m-%d %H:%M} UTC" \
+                if row.locked_until else ""
+            token = ", API-Token" if row.api_token_hash else ""
+            active = "" if row.active else ", deaktiviert"
+            click.echo(f"{row.username}: {row.role}{token}{lock}{active}")
 
 
 @user.command("unlock")
@@ -146,20 +124,22 @@ def user_list(ctx: Ctx) -> None:
 def user_unlock(ctx: Ctx, name: str) -> None:
     """Die Anmeldesperre von NAME aufheben."""
     from episodes.store import audit
+
+    with ctx.session() as s:
+        row = _existing_user(s, name)
+        row.locked_until = None
+        row.failed_logins = 0
+        audit(s, "cli", "user.unlock", f"user:{name}")
+    click.echo(f"{name} ist entsperrt.")
+
+
+def _existing_user(s: Any, name: str) -> Any:
     from episodes.users import get_user
 
-    app = ctx.app()
-    try:
-        with app.db.session() as s:
-            row = get_user(s, name)
-            if row is None:
-                raise click.ClickException(f"Den Benutzer {name!r} gibt es nicht.")
-            row.locked_until = None
-            row.failed_logins = 0
-            audit(s, "cli", "user.unlock", f"user:{name}")
-    finally:
-        app.close()
-    click.echo(f"{name} ist entsperrt.")
+    row = get_user(s, name)
+    if row is None:
+        raise click.ClickException(f"Den Benutzer {name!r} gibt es nicht.")
+    return row
 
 
 COMMANDS = [web, user]

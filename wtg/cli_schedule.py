@@ -49,13 +49,11 @@ def _deps(app: Any) -> Any:
 def _control(ctx: Ctx, fn: Any, *args: Any, **kw: Any) -> None:
     from scheduler.controls import ControlError
 
-    app = ctx.app()
     try:
-        done = fn(_deps(app), *args, **kw)
+        with ctx.opened() as app:
+            done = fn(_deps(app), *args, **kw)
     except ControlError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        app.close()
     click.echo(done.message_de)
 
 
@@ -74,47 +72,43 @@ def schedule_cmd(ctx: Ctx, ics_file: Path | None, series_slug: str | None) -> No
     from episodes.slots import not_ready
     from scheduler.ics import CalendarEvent, to_ics
 
-    app = ctx.app()
-    try:
-        with app.db.session() as s:
-            series = store.get_series(s, series_slug)
-            if series is None:
-                raise click.ClickException("Keine Staffel geladen (wtg season load …).")
-            tz = ZoneInfo(series.timezone)
-            policy = {"hold": "halten (Reihe rückt eine Woche nach)", "skip": "überspringen"}
-            click.echo(f"Sendeplan „{series.name}“ – {WEEKDAYS_DE[series.weekday].lower()}s "
-                       f"{series.time_of_day} Uhr ({series.timezone})")
-            blackout = ", ".join(_de_date(d) for d in series.blackout_dates) or "keine"
-            click.echo(f"Zeitraum {series.first_date:%d.%m.%Y} – {series.last_date:%d.%m.%Y}"
-                       f" · Sperrtermine: {blackout}"
-                       f" · nicht bereit: {policy[app.settings.not_ready_policy]}")
-            if series.paused:
-                click.echo("PAUSIERT: Termine werden gehalten, bis „wtg resume“.")
-            click.echo(f"{'Folge':9} {'Termin':25} {'Titel':44} Stand")
-            events = []
-            for ep in store.episodes_of(s, series.id):
-                states = Counter(p.state for p in ep.posts)
-                stand = ", ".join(f"{n}× {LABEL_DE[PostState(st)]}"
-                                  for st, n in sorted(states.items())) or "keine Konten"
-                waiting = any(p.state in ("pending", "preparing", "ready") for p in ep.posts)
-                problems = not_ready(ep) if waiting else []
-                if problems:
-                    stand += " – nicht bereit: " + ", ".join(p.code for p in problems)
-                when = format_de(ep.slot_at, tz) if ep.slot_at else "ohne Termin"
-                click.echo(f"{ep.label:9} {when:25} {_cut(ep.title, 44):44} {stand}")
-                if ep.slot_at:
-                    done = {"cancelled", "skipped"}
-                    status = ("CANCELLED" if ep.posts and set(states) <= done
-                              else "TENTATIVE" if problems else "CONFIRMED")
-                    events.append(CalendarEvent(
-                        series_slug=series.slug, number=ep.number, title=ep.title,
-                        start=ep.slot_at, location=ep.place, url=series.link, status=status,
-                        description=f"{ep.label} · {stand}"))
-            if ics_file is not None:
-                ics_file.write_bytes(to_ics(series.name, events, stamp=utcnow()).encode())
-                click.echo(f"iCalendar geschrieben: {ics_file} ({len(events)} Termine)")
-    finally:
-        app.close()
+    with ctx.opened() as app, app.db.session() as s:
+        series = store.get_series(s, series_slug)
+        if series is None:
+            raise click.ClickException("Keine Staffel geladen (wtg season load …).")
+        tz = ZoneInfo(series.timezone)
+        policy = {"hold": "halten (Reihe rückt eine Woche nach)", "skip": "überspringen"}
+        click.echo(f"Sendeplan „{series.name}“ – {WEEKDAYS_DE[series.weekday].lower()}s "
+                   f"{series.time_of_day} Uhr ({series.timezone})")
+        blackout = ", ".join(_de_date(d) for d in series.blackout_dates) or "keine"
+        click.echo(f"Zeitraum {series.first_date:%d.%m.%Y} – {series.last_date:%d.%m.%Y}"
+                   f" · Sperrtermine: {blackout}"
+                   f" · nicht bereit: {policy[app.settings.not_ready_policy]}")
+        if series.paused:
+            click.echo("PAUSIERT: Termine werden gehalten, bis „wtg resume“.")
+        click.echo(f"{'Folge':9} {'Termin':25} {'Titel':44} Stand")
+        events = []
+        for ep in store.episodes_of(s, series.id):
+            states = Counter(p.state for p in ep.posts)
+            stand = ", ".join(f"{n}× {LABEL_DE[PostState(st)]}"
+                              for st, n in sorted(states.items())) or "keine Konten"
+            waiting = any(p.state in ("pending", "preparing", "ready") for p in ep.posts)
+            problems = not_ready(ep) if waiting else []
+            if problems:
+                stand += " – nicht bereit: " + ", ".join(p.code for p in problems)
+            when = format_de(ep.slot_at, tz) if ep.slot_at else "ohne Termin"
+            click.echo(f"{ep.label:9} {when:25} {_cut(ep.title, 44):44} {stand}")
+            if ep.slot_at:
+                done = {"cancelled", "skipped"}
+                status = ("CANCELLED" if ep.posts and set(states) <= done
+                          else "TENTATIVE" if problems else "CONFIRMED")
+                events.append(CalendarEvent(
+                    series_slug=series.slug, number=ep.number, title=ep.title,
+                    start=ep.slot_at, location=ep.place, url=series.link, status=status,
+                    description=f"{ep.label} · {stand}"))
+        if ics_file is not None:
+            ics_file.write_bytes(to_ics(series.name, events, stamp=utcnow()).encode())
+            click.echo(f"iCalendar geschrieben: {ics_file} ({len(events)} Termine)")
 
 
 def _de_date(iso: str) -> str:
@@ -135,14 +129,11 @@ def scheduler_cmd(ctx: Ctx, name: str | None) -> None:
     in Bereitschaft und übernimmt, wenn der erste ausfällt."""
     from scheduler.runner import Runner
 
-    app = ctx.app(start_broker=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    try:
+    with ctx.opened(start_broker=True) as app:
         Runner(app.settings, app.db, app.celery, owner=name).run_forever(stop)
-    finally:
-        app.close()
 
 
 # --- manual controls --------------------------------------------------------------------------

@@ -83,3 +83,14 @@ def test_broken_season_is_refused_by_the_cli_and_writes_nothing(tmp_path: Path):
         assert snapshot(db)["episodes"] == [] and snapshot(db)["series"] == []
     finally:
         db.dispose()
+
+
+def test_season_load_without_a_file_uses_the_configured_season_file(tmp_path: Path) -> None:
+    """`wtg season load` with no FILE reads `season_file` from the settings."""
+    config = settings_file(tmp_path)
+    doc = tomllib.loads(config.read_text(encoding="utf-8"))
+    doc["season_file"] = str(REAL_SEASON)
+    config.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    proc = wtg(config, "season", "load", "--check")
+    assert proc.returncode == 0, proc.stderr
+    assert "in Ordnung (11 Folgen)" in proc.stdout
