@@ -71,6 +71,18 @@ class Recorder:
             os.replace(tmp, self.path)
 
 
+def upload_in_child(account: Account, secrets: Mapping[str, str], video: MediaFile, state: str,
+                    *, marker: str, key: str, text: PostText) -> None:
+    """The first worker, run in a separate process (a ``spawn`` target): ``upload`` through the
+    platform's adapter, persisting every recorded fact to the JSON file ``state`` at once (as
+    the database would), so a test can SIGKILL it mid-upload and resume from the file."""
+    credentials = InMemoryCredentials(dict(secrets))
+    ctx = PostContext(post_id=7, episode_number=3, account=account, credentials=credentials,
+                      video=video, text=text, marker=marker, idempotency_key=key, remote={},
+                      record=Recorder(path=Path(state)))
+    adapter_class(account.platform)(account, credentials).upload(ctx)
+
+
 class MemoryQuota:
     """A quota ledger with plenty of units (the real one lives in the database)."""
 

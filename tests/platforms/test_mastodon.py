@@ -18,7 +18,7 @@ import requests
 from config.credentials import InMemoryCredentials
 from episodes.captions import PostText
 from sandbox import Fault
-from workers.platforms.base import Account, MediaFile
+from tests.platforms.conftest import upload_in_child
 from workers.platforms.errors import (
     ConnectionLost,
     CredentialsExpired,
@@ -308,27 +308,6 @@ def test_multipart_body_streams_in_bounded_blocks(tmp_path: Path, kit: Any) -> N
     assert len(pieces) == 2 + (video.size + 64 * 1024 - 1) // (64 * 1024)
 
 
-def _child_upload(account: Account, secrets: dict[str, str], video: MediaFile,
-                  state: str) -> None:
-    """Runs in a separate process: upload, persisting every recorded fact to ``state``."""
-    from config.credentials import InMemoryCredentials as Creds
-    from episodes.captions import PostText as Text
-    from workers.platforms.base import PostContext
-
-    path = Path(state)
-
-    def record(values: Any) -> None:
-        data = json.loads(path.read_text()) if path.exists() else {}
-        data.update(values)
-        path.with_suffix(".tmp").write_text(json.dumps(data))
-        os.replace(path.with_suffix(".tmp"), path)
-
-    ctx = PostContext(post_id=7, episode_number=3, account=account, credentials=Creds(secrets),
-                      video=video, text=Text(body="Folge 3"), marker="wtg-s1-e03-mastodon",
-                      idempotency_key="wtg-s1-e03-mastodon-k1", remote={}, record=record)
-    Mastodon(account, Creds(secrets)).upload(ctx)
-
-
 def test_killed_mid_upload_then_fresh_adapter_completes(kit, make_ctx, sb, tmp_path) -> None:
     """A worker SIGKILLed while its upload is in flight loses nothing: a fresh adapter starts
     from what was recorded and exactly one post with the right bytes results."""
@@ -337,7 +316,9 @@ def test_killed_mid_upload_then_fresh_adapter_completes(kit, make_ctx, sb, tmp_p
     state = tmp_path / "remote.json"
     sb.hold_media = threading.Event()
     child = multiprocessing.get_context("spawn").Process(
-        target=_child_upload, args=(account, secrets, video, str(state)))
+        target=upload_in_child, args=(account, secrets, video, str(state)),
+        kwargs={"marker": "wtg-s1-e03-mastodon", "key": "wtg-s1-e03-mastodon-k1",
+                "text": PostText(body="Folge 3")})
     child.start()
     try:
         kit.wait_until(lambda: sb.media_posts_seen >= 1, timeout=30, what="upload reached server")

@@ -20,7 +20,8 @@ from config.credentials import CredentialStore, InMemoryCredentials, env_prefix
 from episodes.captions import PostText
 from sandbox import Fault
 from sandbox.tiktok import TikTokSandbox
-from workers.platforms.base import Account, MediaFile
+from tests.platforms.conftest import upload_in_child
+from workers.platforms.base import MediaFile
 from workers.platforms.errors import (
     ConnectionLost,
     CredentialsExpired,
@@ -376,27 +377,6 @@ def test_check_text_counts_utf16_units(kit, sb) -> None:
     assert problems and "2210" in problems[0]
 
 
-def _child_upload(account: Account, secrets: dict[str, str], video: MediaFile,
-                  state: str) -> None:
-    """Runs in a separate process: upload, persisting every recorded fact to ``state``."""
-    from config.credentials import InMemoryCredentials as Creds
-    from episodes.captions import PostText as Text
-    from workers.platforms.base import PostContext
-
-    path = Path(state)
-
-    def record(values: Any) -> None:
-        data = json.loads(path.read_text()) if path.exists() else {}
-        data.update(values)
-        path.with_suffix(".tmp").write_text(json.dumps(data))
-        os.replace(path.with_suffix(".tmp"), path)
-
-    ctx = PostContext(post_id=7, episode_number=3, account=account, credentials=Creds(secrets),
-                      video=video, text=Text(body="Folge 3"), marker="wtg-s1-e03-tiktok",
-                      idempotency_key="wtg-s1-e03-tiktok-k1", remote={}, record=record)
-    TikTok(account, Creds(secrets)).upload(ctx)
-
-
 def test_killed_mid_upload_then_fresh_adapter_resumes(kit, make_ctx, sb, big, tmp_path) -> None:
     """A worker SIGKILLed during the third chunk loses nothing: a fresh adapter resumes from
     the recorded publish id (no second init) and exactly one post with the right bytes
@@ -406,7 +386,9 @@ def test_killed_mid_upload_then_fresh_adapter_resumes(kit, make_ctx, sb, big, tm
     state = tmp_path / "remote.json"
     sb.hold_after = 2
     child = multiprocessing.get_context("spawn").Process(
-        target=_child_upload, args=(account, secrets, big, str(state)))
+        target=upload_in_child, args=(account, secrets, big, str(state)),
+        kwargs={"marker": "wtg-s1-e03-tiktok", "key": "wtg-s1-e03-tiktok-k1",
+                "text": PostText(body="Folge 3")})
     child.start()
     try:
         kit.wait_until(lambda: _puts(sb) >= 3, timeout=30, what="third chunk in flight")

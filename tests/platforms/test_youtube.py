@@ -23,7 +23,8 @@ from episodes.captions import PostText
 from sandbox import Fault
 from sandbox.youtube import YouTubeSandbox
 from sandbox.youtube_rules import CHUNK, UPLOAD, YOUTUBE
-from workers.platforms.base import Account, MediaFile, PostContext, ProcessingState
+from tests.platforms.conftest import upload_in_child
+from workers.platforms.base import MediaFile, PostContext, ProcessingState
 from workers.platforms.errors import (
     ConnectionLost,
     CredentialsExpired,
@@ -241,24 +242,6 @@ def test_expired_session_before_completion_starts_one_new_session(
     assert len(sb.sessions) == 2
 
 
-def _child_upload(account: Account, secrets: dict[str, str], video: MediaFile,
-                  record_path: str) -> None:
-    """The first worker: uploads and persists every recorded fact to a JSON file at once."""
-    path = Path(record_path)
-    remote: dict[str, Any] = {}
-
-    def record(values: Any) -> None:
-        remote.update(values)
-        path.with_suffix(".tmp").write_text(json.dumps(remote), encoding="utf-8")
-        os.replace(path.with_suffix(".tmp"), path)
-
-    yt = YouTube(account, InMemoryCredentials(secrets))
-    marker = f"wtg-s1-e03-{account.name}-p7"
-    yt.upload(PostContext(post_id=7, episode_number=3, account=account,
-                          credentials=yt.credentials, video=video, text=TEXT, marker=marker,
-                          idempotency_key=marker, remote={}, record=record))
-
-
 def test_sigkill_mid_upload_then_fresh_adapter_resumes(
         kit, make_ctx, sb, big, tmp_path) -> None:
     """A worker process SIGKILLed mid-upload leaves its recorded session; a fresh adapter in
@@ -267,7 +250,9 @@ def test_sigkill_mid_upload_then_fresh_adapter_resumes(
     record_path = tmp_path / "remote.json"
     sb.hold_uploads_at(3 * CHUNK)
     child = multiprocessing.get_context("spawn").Process(
-        target=_child_upload, args=(account, secrets, big, str(record_path)))
+        target=upload_in_child, args=(account, secrets, big, str(record_path)),
+        kwargs={"marker": f"wtg-s1-e03-{account.name}-p7",
+                "key": f"wtg-s1-e03-{account.name}-p7", "text": TEXT})
     child.start()
     try:
         kit.wait_until(lambda: sb.held >= 1, timeout=30, what="the child's fourth chunk")
