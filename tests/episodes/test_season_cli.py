@@ -94,3 +94,28 @@ def test_season_load_without_a_file_uses_the_configured_season_file(tmp_path: Pa
     proc = wtg(config, "season", "load", "--check")
     assert proc.returncode == 0, proc.stderr
     assert "in Ordnung (11 Folgen)" in proc.stdout
+
+
+def test_text_over_a_platform_limit_is_refused_at_load_time(tmp_path: Path) -> None:
+    """A description too long for Mastodon and a hashtag a platform would cut short are
+    refused by `season load` (queue time, not posting time), naming episode, account and
+    limit; nothing is written."""
+    config = settings_file(tmp_path)
+    text = REAL_SEASON.read_text(encoding="utf-8")
+    season = tomllib.loads(text)
+    season["episodes"][3]["description"] = "Ehrenamt in Matzlow. " * 30  # ~630 characters
+    season["episodes"][9]["hashtags"] = ["Plau-am-See"]
+    path = tmp_path / "season.toml"
+    path.write_text(tomli_w.dumps(season), encoding="utf-8")
+    result = wtg(config, "season", "load", str(path))
+    assert result.returncode == 1, result.stdout
+    assert "Folge 3, Konto mastodon-lup: Mastodon: der Text ist" in result.stderr
+    assert "erlaubt sind 500" in result.stderr
+    assert "#Plau-am-See würde an einem Sonderzeichen abgeschnitten" in result.stderr
+    assert "Traceback" not in result.stderr
+    db = Database(f"sqlite:///{tmp_path / 'wtg.db'}")
+    db.migrate()
+    try:
+        assert snapshot(db)["episodes"] == []
+    finally:
+        db.dispose()
