@@ -13,7 +13,10 @@ from .base import Fault, Request, Response, Sandbox, route
 
 SANDBOX_MODULES = ("facebook", "instagram", "youtube", "mastodon", "tiktok")
 
-__all__ = ["SANDBOX_MODULES", "Fault", "Request", "Response", "Sandbox", "route", "sandboxes"]
+__all__ = [
+    "SANDBOX_MODULES", "Fault", "Request", "Response", "Sandbox", "reading_variants", "route",
+    "sandboxes",
+]
 
 
 def sandboxes() -> dict[str, type[Sandbox]]:
@@ -29,4 +32,15 @@ def sandboxes() -> dict[str, type[Sandbox]]:
                 and value.__module__ == module.__name__
             ):
                 out[value.platform] = value
+    return out
+
+
+def reading_variants(platform: str) -> list[tuple[str, dict[str, str]]]:
+    """``(label, readings)`` for one platform: its default readings first, then one variant per
+    other reading of each ambiguous point (one point varied at a time). Contract tests run
+    against each, so the client is proved under every plausible reading of the documents."""
+    cls = sandboxes().get(platform)
+    out: list[tuple[str, dict[str, str]]] = [(platform, {})]
+    for point, choices in (cls.READINGS if cls else {}).items():
+        out.extend((f"{platform}-{point}={choice}", {point: choice}) for choice in choices[1:])
     return out

@@ -32,12 +32,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("platform", help="one of: " + ", ".join(sorted(sandboxes())))
     serve.add_argument("--port", type=int, default=0, help="0: a free port")
     serve.add_argument("--account", default=None, help="account name (default: the sandbox's)")
+    serve.add_argument("--reading", action="append", default=[], metavar="POINT=READING",
+                       help="where the documents are ambiguous: which reading to serve "
+                            "(repeatable; the sandbox's READINGS lists them)")
     args = parser.parse_args(argv)
 
     classes = sandboxes()
     if args.platform not in classes:
         parser.error(f"unknown platform {args.platform!r}; known: {', '.join(sorted(classes))}")
     sb = classes[args.platform](port=args.port)  # type: ignore[call-arg]
+    try:
+        sb.configure(dict(item.split("=", 1) for item in args.reading))
+    except ValueError as exc:
+        parser.error(str(exc))
     sb.start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -24,7 +24,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
@@ -140,6 +140,10 @@ class Sandbox:
     """Base of the local protocol servers."""
 
     platform: ClassVar[str] = "sandbox"
+    #: where the platform's documents are silent or ambiguous: point -> the plausible readings,
+    #: the first being the default. A test (or ``python -m sandbox serve --reading P=R``) picks
+    #: one per point with :meth:`configure`; the contract suite runs against every reading.
+    READINGS: ClassVar[dict[str, tuple[str, ...]]] = {}
     #: requests whose body is streamed to the handler instead of read (none by default)
     _routes: ClassVar[list[tuple[str, re.Pattern[str], Handler]]]
     _stream_routes: ClassVar[list[tuple[str, re.Pattern[str]]]] = []
@@ -170,6 +174,24 @@ class Sandbox:
         self._port = port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.readings: dict[str, str] = {k: v[0] for k, v in self.READINGS.items()}
+
+    def configure(self, readings: Mapping[str, str]) -> Sandbox:
+        """Choose a reading for some ambiguous points (unknown points or readings: ValueError)."""
+        for point, choice in readings.items():
+            allowed = self.READINGS.get(point)
+            if allowed is None:
+                raise ValueError(f"{self.platform}: no ambiguous point {point!r} "
+                                 f"(known: {', '.join(sorted(self.READINGS)) or 'none'})")
+            if choice not in allowed:
+                raise ValueError(f"{self.platform}: reading {choice!r} of {point!r} is not one "
+                                 f"of {', '.join(allowed)}")
+            self.readings[point] = choice
+        return self
+
+    def reading(self, point: str) -> str:
+        """The reading chosen for ``point``."""
+        return self.readings[point]
 
     # --- lifecycle ------------------------------------------------------------------------
     @property
@@ -229,7 +251,7 @@ class Sandbox:
     def handle_control(self, req: Request) -> Response | None:
         if req.path == "/__sandbox/state" and req.method == "GET":
             with self.lock:
-                return Response(200, self.snapshot())
+                return Response(200, {**self.snapshot(), "readings": dict(self.readings)})
         if req.path == "/__sandbox/faults" and req.method == "POST":
             data = req.json()
             for item in data if isinstance(data, list) else [data]:

@@ -138,8 +138,10 @@ def start_sandbox() -> Iterator[Callable[..., Sandbox]]:
     """Start a platform's sandbox (keyword arguments go to its constructor); stopped after."""
     started: list[Sandbox] = []
 
-    def start(platform: str, **kwargs: Any) -> Sandbox:
+    def start(platform: str, *, readings: Mapping[str, str] | None = None,
+              **kwargs: Any) -> Sandbox:
         sb = sandboxes()[platform](**kwargs)
+        sb.configure(readings or {})
         sb.start()
         started.append(sb)
         return sb

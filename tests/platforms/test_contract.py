@@ -13,7 +13,7 @@ import pytest
 
 from config.credentials import InMemoryCredentials
 from episodes.captions import PostText
-from sandbox import Fault, sandboxes
+from sandbox import Fault, reading_variants, sandboxes
 from workers.platforms.base import ProcessingState, registry
 from workers.platforms.errors import CredentialsExpired, PlatformUnavailable
 
@@ -27,12 +27,14 @@ def test_every_adapter_has_a_sandbox() -> None:
     assert {"mastodon", "tiktok"} <= set(PLATFORMS)
 
 
-@pytest.fixture(params=PLATFORMS)
+@pytest.fixture(params=[pytest.param((name, readings), id=label)
+                        for name in PLATFORMS for label, readings in reading_variants(name)])
 def sandbox(request: pytest.FixtureRequest, start_sandbox: Any) -> Any:
-    name = request.param
+    """Each platform's sandbox under each plausible reading of the documents (its READINGS)."""
+    name, readings = request.param
     if name not in sandboxes():
         pytest.fail(f"adapter {name!r} has no sandbox module sandbox/{name}.py")
-    return start_sandbox(name)
+    return start_sandbox(name, readings=readings)
 
 
 def _publish_once(kit: Any, make_ctx: Any, sb: Any, video: Any) -> tuple[Any, Any, Any]:
