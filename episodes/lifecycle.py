@@ -1,6 +1,7 @@
 """The life of a post (one episode on one account), as an explicit state machine. Pure.
 
-    pending -> preparing -> ready -> queued -> uploading -> processing -> publishing -> published
+    pending -> preparing -> ready -> queued -> uploading -> processing -> publishing
+            -> finishing -> published
     (pending/ready) -> cancelled | missed | skipped
     (queued .. publishing) -> failed | needs_attention        (staff: retry -> queued)
     publishing -> unconfirmed -> (reconciled with the platform) -> published | publishing
@@ -10,7 +11,12 @@
   leaves ``publishing``/``unconfirmed``; the next worker reconciles with the platform first.
 * ``processing`` after ``publishing``: the platform confirmed receipt of the publish call and
   still processes (Facebook); polling, never publishing again, brings it to ``published``.
-* ``scheduled``: uploaded ahead; the platform itself publishes at the slot (native scheduling).
+* ``finishing``: the video is online (or handed to the platform's scheduler); its follow-up parts
+  are still being sent: the German caption track (required, BITV 2.0), thumbnail, playlist. Only
+  then is the post ``published`` (or ``scheduled``). A retry from ``needs_attention`` re-sends only
+  what is missing (queued -> finishing).
+* ``scheduled``: uploaded ahead; the platform itself publishes at the slot (native scheduling);
+  ``published`` only once the platform shows it public at or after the slot.
 * ``missed``: the slot passed while wtg was down, outside the grace window; waits for a decision.
 
 Every transition is a compare-and-set in the database (``episodes.store``): a worker moves a post
@@ -30,6 +36,7 @@ class PostState(StrEnum):
     UPLOADING = "uploading"
     PROCESSING = "processing"
     PUBLISHING = "publishing"
+    FINISHING = "finishing"
     UNCONFIRMED = "unconfirmed"
     SCHEDULED = "scheduled"
     PUBLISHED = "published"
@@ -48,20 +55,24 @@ TRANSITIONS: dict[PostState, frozenset[PostState]] = {
     S.PREPARING: frozenset({S.READY, S.PENDING, S.CANCELLED}),
     S.READY: frozenset({S.QUEUED, S.PENDING, S.PREPARING, S.CANCELLED, S.MISSED, S.SKIPPED}),
     S.QUEUED: frozenset(
-        {S.UPLOADING, S.PUBLISHING, S.UNCONFIRMED, S.READY, S.FAILED, S.NEEDS_ATTENTION,
-         S.CANCELLED}
+        {S.UPLOADING, S.PUBLISHING, S.UNCONFIRMED, S.FINISHING, S.READY, S.FAILED,
+         S.NEEDS_ATTENTION, S.CANCELLED}
     ),
     S.UPLOADING: frozenset(
         {S.PROCESSING, S.QUEUED, S.FAILED, S.NEEDS_ATTENTION, S.UNCONFIRMED}
     ),
     S.PROCESSING: frozenset(
-        {S.PUBLISHING, S.PUBLISHED, S.SCHEDULED, S.QUEUED, S.FAILED, S.NEEDS_ATTENTION}
+        {S.PUBLISHING, S.FINISHING, S.PUBLISHED, S.SCHEDULED, S.QUEUED, S.FAILED,
+         S.NEEDS_ATTENTION}
     ),
     S.PUBLISHING: frozenset(
-        {S.PUBLISHED, S.SCHEDULED, S.UNCONFIRMED, S.PROCESSING, S.FAILED, S.NEEDS_ATTENTION}
+        {S.FINISHING, S.PUBLISHED, S.SCHEDULED, S.UNCONFIRMED, S.PROCESSING, S.FAILED,
+         S.NEEDS_ATTENTION}
     ),
+    S.FINISHING: frozenset({S.PUBLISHED, S.SCHEDULED, S.NEEDS_ATTENTION}),
     S.UNCONFIRMED: frozenset(
-        {S.PUBLISHED, S.SCHEDULED, S.PUBLISHING, S.QUEUED, S.FAILED, S.NEEDS_ATTENTION}
+        {S.FINISHING, S.PUBLISHED, S.SCHEDULED, S.PUBLISHING, S.QUEUED, S.FAILED,
+         S.NEEDS_ATTENTION}
     ),
     S.SCHEDULED: frozenset({S.PUBLISHED, S.NEEDS_ATTENTION, S.FAILED}),
     S.PUBLISHED: frozenset(),
@@ -73,7 +84,8 @@ TRANSITIONS: dict[PostState, frozenset[PostState]] = {
 }
 
 #: a worker owns the post in these states (a lease guards them)
-IN_FLIGHT = frozenset({S.QUEUED, S.UPLOADING, S.PROCESSING, S.PUBLISHING, S.UNCONFIRMED})
+IN_FLIGHT = frozenset(
+    {S.QUEUED, S.UPLOADING, S.PROCESSING, S.PUBLISHING, S.FINISHING, S.UNCONFIRMED})
 #: nothing more will happen without a person
 WAITING_FOR_STAFF = frozenset({S.FAILED, S.NEEDS_ATTENTION, S.MISSED})
 #: the post is out (or the platform will publish it by itself)
@@ -89,6 +101,7 @@ LABEL_DE: dict[PostState, str] = {
     S.UPLOADING: "wird hochgeladen",
     S.PROCESSING: "wird von der Plattform verarbeitet",
     S.PUBLISHING: "wird veröffentlicht",
+    S.FINISHING: "online – Untertitel und Vorschaubild werden übertragen",
     S.UNCONFIRMED: "unbestätigt – wird geprüft",
     S.SCHEDULED: "bei der Plattform eingeplant",
     S.PUBLISHED: "veröffentlicht",

@@ -76,7 +76,8 @@ def test_no_state_moves_to_itself_and_published_is_final():
 def test_only_states_that_asked_the_platform_lead_to_done():
     """published/scheduled are only reachable from states in which the platform was called."""
     for done in DONE:
-        assert sources_of(done) <= {S.PROCESSING, S.PUBLISHING, S.UNCONFIRMED, S.SCHEDULED}
+        assert sources_of(done) <= {S.PROCESSING, S.PUBLISHING, S.FINISHING, S.UNCONFIRMED,
+                                 S.SCHEDULED}
 
 
 def test_every_state_but_published_can_still_reach_published():

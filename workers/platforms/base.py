@@ -13,19 +13,32 @@ state to the database before and after every call:
                        call after a crash resumes instead of starting over. Returns when the
                        platform holds all bytes.
     poll(ctx)          one look at the platform's processing state; never sleeps. The
-                       orchestrator re-enqueues itself with a countdown while it is not ready.
-    publish(ctx)       the irreversible step that makes the post public (or scheduled). Called at
+                       orchestrator re-enqueues itself with a growing countdown while it is not
+                       ready, until ``SPEC.processing_deadline`` (then staff are told). READY
+                       means "publish may be called now" -- where processing only starts with the
+                       publish call (Facebook's ``finish``), READY comes as soon as the bytes are
+                       there, and the waiting happens after ``publish`` (``confirm_after_publish``).
+    publish(ctx)       the irreversible step that makes the post public (or hands it to the
+                       platform's scheduler when ``ctx.scheduled_at`` is set -- then it must never
+                       publish at once: a refused time raises ``ScheduleTooClose``). Called at
                        most once blindly: if it raises ``ConnectionLost`` (outcome unknown) or the
                        worker dies, the post becomes ``unconfirmed`` and ...
-    find_published(ctx) ... is asked first: does a public post for this episode already exist on
-                       the account (Mastodon: the same Idempotency-Key; elsewhere: the recorded
-                       ids, or the episode's marker in the account's recent posts)?
-    finish(ctx)        after publishing: captions, thumbnail, playlist ... idempotent, best
-                       effort; recorded in ``ctx.remote``.
+    find_published(ctx) ... is asked first: does a post for this episode already exist on the
+                       account (Mastodon: the same Idempotency-Key; elsewhere: the recorded ids, or
+                       the episode's marker in the account's recent posts)? ``Published.public``
+                       tells whether it is out now or only held by the platform's scheduler. It is
+                       read-only: "nothing found" is ``None``, never an error; a failing lookup
+                       raises a typed error that the orchestrator retries until its deadline.
+    finish_parts(ctx)  the follow-up parts still missing after publishing (pure: reads
+                       ``ctx.remote``), in order: captions (required: BITV 2.0; a post is
+                       ``published`` only once its German caption track is accepted), thumbnail,
+                       playlist.
+    finish_part(ctx, part)  sends one part, idempotently; the base records ``<part>_done``.
 
-Where the platform's upload itself publishes (TikTok Direct Post), ``upload`` records the
-publish id first and ``publish`` only confirms; where it can be separated (YouTube: upload
-private, then set public), it is.
+Where the platform's upload itself publishes (TikTok Direct Post, ``SPEC.upload_publishes``),
+``upload`` records the publish id first and ``publish`` only confirms, and the orchestrator never
+starts the upload before the slot; where it can be separated (YouTube: upload private, then set
+public), it is.
 """
 
 from __future__ import annotations
@@ -77,10 +90,24 @@ class PlatformSpec:
     video: VideoSpec
     chunk_size: int  # bytes per upload request
     native_scheduling: bool = False
+    #: native scheduling: the publish time must lie at least this many seconds ahead (and at
+    #: most ``max_schedule_lead``); closer than that wtg publishes at the slot itself
+    min_schedule_lead: float = 0.0
+    max_schedule_lead: float | None = None
     refreshable_tokens: bool = False
     #: publish() only confirms receipt; poll() reports PUBLISHED when the post is really out
     #: (Facebook: `finish` is followed by processing that can still fail or leave a draft)
     confirm_after_publish: bool = False
+    #: the upload itself makes the post public (TikTok Direct Post): nothing is sent before the
+    #: slot
+    upload_publishes: bool = False
+    #: deadlines (real seconds) of the waits; past one the post needs staff, with a German reason:
+    #: upload done -> ready to publish
+    processing_deadline: float = 2 * 3600.0
+    #: publish sent (confirm_after_publish) or slot passed (native scheduling) -> public
+    confirm_deadline: float = 2 * 3600.0
+    #: published -> every finish part (captions, thumbnail, playlist) accepted
+    finish_deadline: float = 3600.0
 
 
 class Credentials(Protocol):
@@ -164,6 +191,20 @@ class Processing:
 class Published:
     remote_id: str
     url: str
+    #: False: the platform holds the post for its own scheduler and it is not public yet
+    public: bool = True
+
+
+class FinishPart(StrEnum):
+    """What follows the publish call, in this order."""
+
+    CAPTIONS = "captions"  # the German caption track (sidecar platforms): required, BITV 2.0
+    THUMBNAIL = "thumbnail"
+    PLAYLIST = "playlist"
+
+
+#: without these the post is not ``published`` (it needs staff once their deadline passes)
+REQUIRED_PARTS = frozenset({FinishPart.CAPTIONS})
 
 
 _REGISTRY: dict[str, type[Platform]] = {}
@@ -266,8 +307,31 @@ class Platform(ABC):
     def find_published(self, ctx: PostContext) -> Published | None:
         return self._call("find_published", self._find_published, ctx)
 
+    def finish_parts(self, ctx: PostContext) -> list[FinishPart]:
+        """The follow-up parts this post still lacks, in order (pure: reads ``ctx.remote``)."""
+        return [p for p in self._finish_parts(ctx) if not ctx.remote.get(f"{p}_done")]
+
+    def finish_part(self, ctx: PostContext, part: FinishPart) -> None:
+        """Send one follow-up part (idempotent); recorded as ``<part>_done`` once accepted."""
+        self._call(f"finish.{part}", self._finish_part, ctx, part)
+        ctx.record({f"{part}_done": True})
+
     def finish(self, ctx: PostContext) -> None:
-        self._call("finish", self._finish, ctx)
+        """Every missing follow-up part, each tried even when an earlier one failed; the first
+        error is raised at the end (a convenience for tests and tools; the orchestrator sends
+        them one by one with retries and deadlines)."""
+        from dataclasses import replace
+
+        errors: list[Exception] = []
+        for part in self.finish_parts(ctx):
+            try:
+                self.finish_part(ctx, part)
+            except (PlatformError, MissingCredential) as exc:
+                errors.append(exc)
+                continue
+            ctx = replace(ctx, remote={**ctx.remote, f"{part}_done": True})
+        if errors:
+            raise errors[0]
 
     def _call(self, step: str, fn: Callable[..., Any], *args: Any) -> Any:
         started = time.monotonic()
@@ -298,8 +362,13 @@ class Platform(ABC):
     @abstractmethod
     def _find_published(self, ctx: PostContext) -> Published | None: ...
 
-    def _finish(self, ctx: PostContext) -> None:
-        return None
+    def _finish_parts(self, ctx: PostContext) -> list[FinishPart]:
+        """The parts that apply to this post (captions only where the platform takes a caption
+        file and the rendition has one)."""
+        return []
+
+    def _finish_part(self, ctx: PostContext, part: FinishPart) -> None:
+        raise NotImplementedError(f"{self.SPEC.name}: no finish part {part}")
 
 
 def _unit_de(unit: Any) -> str:

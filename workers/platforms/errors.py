@@ -15,6 +15,9 @@ a plain German explanation (``message_de``). The orchestrator decides what to do
         ├── QuotaExhausted        the account's quota is used up until ``reset_at``
         │                         -> needs_attention (or wait, the scheduler decides)
         ├── RejectedByPlatform    the platform said no to this media or text -> failed
+        │   └── ScheduleTooClose  native scheduling refused because the publish time is too
+        │                         near (or too far); the orchestrator publishes at the slot
+        │                         itself instead -> waits, never publishes early
         └── ProcessingFailed      the platform accepted the upload but its processing ended in
                                   ERROR -> failed
 
@@ -154,6 +157,20 @@ class RejectedByPlatform(PermanentError):
         return (
             f"{self.platform} hat den Beitrag abgelehnt ({self.detail or 'ohne Begründung'}). "
             "Bitte Video oder Text prüfen."
+        )
+
+
+class ScheduleTooClose(RejectedByPlatform):
+    """The platform refused ``scheduled_at`` (closer than its minimum lead, or beyond its
+    maximum). Nothing was published; the orchestrator drops native scheduling for this post and
+    publishes it at the slot itself."""
+
+    kind = "schedule_too_close"
+
+    def _default_message_de(self) -> str:
+        return (
+            f"{self.platform} kann den Beitrag nicht zu diesem Termin einplanen; wtg "
+            "veröffentlicht ihn deshalb selbst zum geplanten Zeitpunkt."
         )
 
 

@@ -44,6 +44,7 @@ from typing import Any
 from episodes.captions import LengthUnit, TextLimits
 
 from .base import (
+    FinishPart,
     Orientation,
     Platform,
     PlatformSpec,
@@ -318,22 +319,28 @@ class Facebook(Platform):
                     return Published(remote_id=vid, url=self._url(node, vid))
         return None
 
-    def _finish(self, ctx: PostContext) -> None:
+    def _finish_parts(self, ctx: PostContext) -> list[FinishPart]:
+        parts = []
+        if ctx.captions_srt is not None:
+            parts.append(FinishPart.CAPTIONS)
+        if ctx.thumbnail is not None:
+            parts.append(FinishPart.THUMBNAIL)
+        return parts
+
+    def _finish_part(self, ctx: PostContext, part: FinishPart) -> None:
         video_id = str(ctx.remote["video_id"])
-        locale = str(self.account.options.get("caption_locale", "de_DE"))
-        if ctx.captions_srt and not ctx.remote.get("captions_done"):
+        if part is FinishPart.CAPTIONS and ctx.captions_srt is not None:
+            locale = str(self.account.options.get("caption_locale", "de_DE"))
             name = f"{ctx.captions_srt.name.split('.')[0]}.{locale}.srt"
             with ctx.captions_srt.open("rb") as fh:
                 self.http.json("POST", f"{video_id}/captions", headers=self._auth(),
                                data={"default_locale": locale},
                                files={"captions_file": (name, fh, "application/x-subrip")})
-            ctx.record({"captions_done": True})
-        if ctx.thumbnail and not ctx.remote.get("thumbnail_done"):
+        elif part is FinishPart.THUMBNAIL and ctx.thumbnail is not None:
             with ctx.thumbnail.open("rb") as fh:
                 self.http.json("POST", f"{video_id}/thumbnails", headers=self._auth(),
                                data={"is_preferred": "true"},
                                files={"source": (ctx.thumbnail.name, fh, "image/jpeg")})
-            ctx.record({"thumbnail_done": True})
 
 
 def _went_out(node: dict[str, Any]) -> bool:

@@ -37,6 +37,7 @@ from episodes.captions import LengthUnit, PostText, TextLimits
 from .base import (
     Account,
     Credentials,
+    FinishPart,
     Orientation,
     Platform,
     PlatformSpec,
@@ -49,7 +50,6 @@ from .base import (
 )
 from .errors import (
     CredentialsExpired,
-    PlatformError,
     ProcessingFailed,
     ProtocolError,
     RejectedByPlatform,
@@ -205,16 +205,20 @@ class YouTube(Platform):
             return None
         return self._published(ctx, str(vid))
 
-    def _finish(self, ctx: PostContext) -> None:
-        vid = _video_id(ctx)
-        errors: list[PlatformError] = []
-        for step in (finish_caption, finish_thumbnail, finish_playlist):
-            try:
-                step(self.client, ctx, vid)
-            except PlatformError as exc:  # best effort: try the others, report the first
-                errors.append(exc)
-        if errors:
-            raise errors[0]
+    def _finish_parts(self, ctx: PostContext) -> list[FinishPart]:
+        parts = []
+        if ctx.captions_srt is not None:
+            parts.append(FinishPart.CAPTIONS)
+        if ctx.thumbnail is not None:
+            parts.append(FinishPart.THUMBNAIL)
+        if ctx.playlist_id:
+            parts.append(FinishPart.PLAYLIST)
+        return parts
+
+    def _finish_part(self, ctx: PostContext, part: FinishPart) -> None:
+        step = {FinishPart.CAPTIONS: finish_caption, FinishPart.THUMBNAIL: finish_thumbnail,
+                FinishPart.PLAYLIST: finish_playlist}[part]
+        step(self.client, ctx, _video_id(ctx))
 
     # --- upload -------------------------------------------------------------------------------
     def _start_session(self, ctx: PostContext) -> str:
