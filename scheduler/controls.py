@@ -57,8 +57,10 @@ def publish_now(deps: Deps, number: int, *, actor: str, platform: str | None = N
             if state in (S.PENDING, S.PREPARING, S.SKIPPED):
                 store.transition(s, p.id, S.READY, expect=[state])
                 state = S.READY
+            # "now" is the post's slot: the orchestrator never publishes before a post's slot
             if state in (S.READY, S.MISSED) and store.transition(
-                    s, p.id, S.QUEUED, expect=[state], queued_at=_now()):
+                    s, p.id, S.QUEUED, expect=[state], queued_at=_now(),
+                    slot_at=deps.clock.now()):
                 ids.append(p.id)
         if not ids:
             raise ControlError(f"{ep.label}: nichts zu senden – die Beiträge sind schon "

@@ -19,8 +19,8 @@ import logging
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,26 +30,32 @@ from config.credentials import MissingCredential
 from config.loader import credentials_for
 from episodes import store
 from episodes.captions import render_for
+from episodes.clock import clock_for
 from episodes.lifecycle import IN_FLIGHT, PostState
 from episodes.models import Account as AccountRow
 from episodes.models import Episode, Post, Rendition, utcnow
 
 from .platforms.base import (
+    REQUIRED_PARTS,
     Account,
+    FinishPart,
     MediaFile,
     Platform,
     PostContext,
     ProcessingState,
+    Published,
     adapter_class,
 )
 from .platforms.errors import (
-    ConnectionLost,
+    CredentialsExpired,
     PermanentError,
     PlatformError,
     RateLimited,
+    ScheduleTooClose,
     TransientError,
 )
 from .runtime import Runtime
+from .waits import MAX_COUNTDOWN, Deadlines, next_look, overdue_de
 
 log = logging.getLogger("wtg.publishing")
 S = PostState
@@ -66,6 +72,9 @@ MAX_TRANSIENT_ATTEMPTS = 12
 RESTART_UPLOAD_AFTER = ("processing_failed", "rejected")
 #: permanent errors a person can fix without changing the episode (-> needs_attention)
 FIXABLE_BY_STAFF = ("credentials_expired", "quota_exhausted", "upload_expired")
+#: native scheduling only with at least this much more lead than the platform's minimum
+#: (clock skew between us and the platform, the time the publish call itself takes)
+NATIVE_MARGIN = 120.0
 
 
 @dataclass
@@ -126,12 +135,15 @@ def run_post(rt: Runtime, post_id: int, worker: str) -> Outcome:
 
 
 class _Driver:
+    """Drives one post, one handler per state, as far as it can go now."""
+
     def __init__(self, rt: Runtime, post_id: int, worker: str) -> None:
         self.rt = rt
         self.post_id = post_id
         self.worker = worker
         self.notifications: list[int] = []
         self._last_progress = 0.0
+        self.remote: dict[str, Any] = {}
 
     # -- setup --------------------------------------------------------------------------------
     def _load(self) -> tuple[Post, Episode, AccountSettings, Rendition | None]:
@@ -153,36 +165,51 @@ class _Driver:
             s.expunge_all()
         return post, ep, acc, rendition
 
-    def _context(self, post: Post, ep: Episode, acc: AccountSettings, r: Rendition) -> PostContext:
-        remote: dict[str, Any] = dict(post.remote or {})
-        self.remote = remote
+    def _context(self, post: Post, ep: Episode, acc: AccountSettings, r: Rendition,
+                 adapter: Platform) -> PostContext:
         series = ep.series
-        scheduled_at = None
-        if acc.native_scheduling and post.slot_at and post.slot_at > utcnow() + timedelta(
-                minutes=float(acc.options.get("native_min_lead_minutes", 15))):
-            scheduled_at = post.slot_at
         return PostContext(
             post_id=post.id,
             episode_number=ep.number,
-            account=Account(name=acc.name, platform=acc.platform,
-                            display_name=acc.display_name or acc.name, api_base=acc.api_base,
-                            options=dict(acc.options)),
-            credentials=credentials_for(acc.name, self.rt.settings),
+            account=adapter.account,
+            credentials=adapter.credentials,
             video=MediaFile(path=Path(r.path), size=r.size, sha256=r.sha256, width=r.width,
                             height=r.height, duration=r.duration),
             text=render_for(ep, series, acc.platform),
             marker=f"wtg-{series.slug}-e{ep.number:02d}-{acc.name}",
             idempotency_key=hashlib.sha256(f"wtg:{post.id}:{r.sha256}".encode()).hexdigest()[:40],
-            remote=remote,
+            remote=self.remote,
             record=self._record,
             captions_srt=Path(r.captions_srt) if r.captions_srt else None,
             captions_vtt=Path(r.captions_vtt) if r.captions_vtt else None,
             thumbnail=Path(r.thumbnail_path) if r.thumbnail_path else None,
-            scheduled_at=scheduled_at,
+            scheduled_at=None,  # decided at the publish call (``_publish``)
             progress=self._progress,
             quota=DbQuota(self.rt, post.account_id, acc) if acc.platform == "youtube" else None,
             playlist_id=acc.options.get("playlist_id"),
         )
+
+    def _native_time(self, acc: AccountSettings, adapter: Platform) -> datetime | None:
+        """The slot as a real instant, when the platform's own scheduler may publish it: native
+        scheduling on, not declined by the platform before, and the lead inside the platform's
+        documented bounds (with a margin for clock skew). Otherwise None: wtg publishes at the
+        slot itself."""
+        spec = adapter.SPEC
+        if (not acc.native_scheduling or not spec.native_scheduling or self.slot_real is None
+                or self.remote.get("native_declined")):
+            return None
+        lead = (self.slot_real - utcnow()).total_seconds()
+        if lead < spec.min_schedule_lead + NATIVE_MARGIN:
+            return None
+        if spec.max_schedule_lead is not None and lead > spec.max_schedule_lead:
+            return None
+        return self.slot_real
+
+    def _until_slot(self) -> float:
+        """Real seconds until the post's slot (0 when it has come)."""
+        if self.slot_real is None:
+            return 0.0
+        return max(0.0, (self.slot_real - utcnow()).total_seconds())
 
     def _record(self, facts: Mapping[str, Any]) -> None:
         with self.rt.db.session() as s:
@@ -231,7 +258,8 @@ class _Driver:
         base = min(300.0, self.rt.settings.retry_backoff * 2.0 ** min(attempts - 1, 7))
         return base * random.uniform(0.5, 1.0)
 
-    def _staff(self, target: PostState, err: Mapping[str, Any], step: str, title: str) -> None:
+    def _staff(self, target: PostState, err: Mapping[str, Any], step: str, title: str,
+               *, level: str = "error") -> None:
         with self.rt.db.session() as s:
             post = s.get(Post, self.post_id)
             assert post is not None
@@ -242,21 +270,66 @@ class _Driver:
                 raise LeaseLost()
             store.add_attempt(s, self.post_id, step, "error", worker=self.worker,
                               from_state=str(self.state), to_state=str(target), error=err)
-            note = store.notify(
-                s, "error", f"{ep.label} auf {post.account.display_name or post.account.name}: "
-                f"{title}", str(err.get("message_de", "")), episode_id=ep.id, post_id=post.id)
-            self.notifications.append(note)
+            self.notifications.append(self._note(s, post, ep, level, title,
+                                                 str(err.get("message_de", ""))))
         self.state = target
+
+    def _warn(self, title: str, body: str) -> None:
+        with self.rt.db.session() as s:
+            post = s.get(Post, self.post_id)
+            assert post is not None
+            self.notifications.append(self._note(s, post, post.episode, "warning", title, body))
+
+    @staticmethod
+    def _note(s: Any, post: Post, ep: Episode, level: str, title: str, body: str) -> int:
+        where = post.account.display_name or post.account.name
+        return store.notify(s, level, f"{ep.label} auf {where}: {title}", body,
+                            episode_id=ep.id, post_id=post.id)
+
+    def _look(self, phase: str, suggested: float, *, detail: str = "") -> Outcome:
+        """The platform is not done yet: look again later, or, past the phase's deadline, hand
+        the post to staff with a German explanation and a notification."""
+        look = next_look(self.remote.get("wait"), phase, utcnow(),
+                         deadline=self.deadlines.of(phase), suggested=suggested,
+                         lo=self.rt.settings.poll_interval_min,
+                         hi=self.rt.settings.poll_interval_max)
+        self._record({"wait": look.record})
+        if look.again is not None:
+            return self._out(again=look.again)
+        self._staff(S.NEEDS_ATTENTION, _problem(
+            f"overdue_{phase}", overdue_de(phase, self.label, look.waited, detail=detail)),
+            phase, "Video ist online, Untertitel fehlen" if phase == "finishing"
+            else "Plattform antwortet nicht wie erwartet")
+        return self._out()
+
+    def _lookup(self, adapter: Platform, ctx: PostContext) -> tuple[Published | None,
+                                                                     PlatformError | None]:
+        """Read-only reconciliation: a failing lookup is an error to retry, never a verdict on
+        the post (only expired credentials go to staff at once)."""
+        try:
+            return adapter.find_published(self._fresh(ctx)), None
+        except (CredentialsExpired, MissingCredential):
+            raise
+        except PlatformError as err:
+            log.warning("post %s: lookup failed (%s), will look again", self.post_id, err)
+            return None, err
+
+    def _fresh(self, ctx: PostContext) -> PostContext:
+        return replace(ctx, remote=dict(self.remote))
 
     # -- the steps ----------------------------------------------------------------------------
     def run(self) -> Outcome:
         post, ep, acc, rendition = self._load()
         self.state = S(post.state)
+        self.remote = dict(post.remote or {})
+        self.slot_real = _slot_real(self.rt, post.slot_at)
         if acc is None:
             self._staff(S.NEEDS_ATTENTION, _problem(
                 "account_missing", f"Das Konto {post.account.name} ist nicht mehr eingerichtet."),
                 "setup", "Konto fehlt")
             return self._out()
+        self.acc = acc
+        self.label = _platform_label(acc.platform)
         if rendition is None:
             self._staff(S.FAILED, _problem(
                 "no_rendition",
@@ -266,55 +339,32 @@ class _Driver:
             return self._out()
         if self.state is S.QUEUED and post.last_error and (
                 post.last_error.get("kind") in RESTART_UPLOAD_AFTER) and not (
-                post.remote or {}).get("publish_started"):
-            post.remote = {"previous": post.remote}  # a fresh upload after a rejected one
+                self.remote.get("publish_started") or self.remote.get("online")):
+            self.remote = {"previous": post.remote}  # a fresh upload after a rejected one
             with self.rt.db.session() as s:
-                s.query(Post).filter(Post.id == post.id).update({"remote": post.remote})
-        adapter = adapter_for(self.rt, acc)
-        ctx = self._context(post, ep, acc, rendition)
+                s.query(Post).filter(Post.id == post.id).update({"remote": self.remote})
+        try:
+            adapter = adapter_for(self.rt, acc)
+            ctx = self._context(post, ep, acc, rendition, adapter)
+        except Exception as exc:  # a bug or a bad account setting: staff must hear of it
+            log.exception("post %s: cannot build the %s adapter", self.post_id, acc.platform)
+            self._staff(S.NEEDS_ATTENTION, _problem(
+                "internal", f"Das Konto {acc.display_name or acc.name} ist nicht richtig "
+                f"eingerichtet ({type(exc).__name__}: {exc}). Bitte die Technik informieren; "
+                "der Beitrag wartet."), "setup", "interner Fehler")
+            return self._out()
+        self.label = adapter.SPEC.label
+        self.deadlines = Deadlines.for_account(adapter.SPEC, acc.options)
         step = "setup"
         try:
-            step = "upload"
-            if self.state is S.QUEUED:
-                if self.remote.get("publish_started"):
-                    self._move(S.UNCONFIRMED, expect=S.QUEUED, step="resume")
-                else:
-                    self._move(S.UPLOADING, expect=S.QUEUED, step="start",
-                               upload_started_at=post.upload_started_at or utcnow())
-            if self.state is S.UPLOADING:
-                adapter.upload(ctx)
-                self._move(S.PROCESSING, expect=S.UPLOADING, step="upload", progress=100.0)
-            if self.state is S.PROCESSING:
-                step = "poll"
-                proc = adapter.poll(ctx)
-                if self.remote.get("publish_sent"):  # awaiting the platform's confirmation
-                    if proc.state is ProcessingState.PUBLISHED:
-                        found = adapter.find_published(ctx)
-                        if found is not None:
-                            return self._done(adapter, ctx, found, expect=S.PROCESSING,
-                                              how="confirmed")
-                    return self._out(again=self._poll_wait(proc.retry_after))
-                if proc.state is ProcessingState.PENDING:
-                    return self._out(again=self._poll_wait(proc.retry_after))
-                return self._publish(adapter, ctx, expect=S.PROCESSING)
-            if self.state is S.PUBLISHING:
-                # found in `publishing`: the worker before us died around the publish call
-                self._move(S.UNCONFIRMED, expect=S.PUBLISHING, step="crash-recovery")
-            if self.state is S.UNCONFIRMED:
-                step = "reconcile"
-                found = adapter.find_published(ctx)
-                if found is not None:
-                    return self._done(adapter, ctx, found, expect=S.UNCONFIRMED, how="reconciled")
-                return self._publish(adapter, ctx, expect=S.UNCONFIRMED)
-            if self.state is S.SCHEDULED:
-                step = "confirm"
-                if post.slot_at and post.slot_at <= utcnow():
-                    found = adapter.find_published(ctx)
-                    if found is not None:
-                        self._move(S.PUBLISHED, expect=S.SCHEDULED, step="confirm",
-                                   public_url=found.url, published_at=post.slot_at)
-                        return self._out()
-                return self._out(again=None)
+            while True:
+                step = str(self.state)
+                handler = self._handlers().get(self.state)
+                if handler is None:
+                    return self._out()
+                result = handler(adapter, ctx)
+                if result is not None:
+                    return result
         except TransientError as err:
             if self.state is S.PUBLISHING:
                 self._move(S.UNCONFIRMED, expect=S.PUBLISHING, step=step, outcome="unknown",
@@ -340,7 +390,146 @@ class _Driver:
                 "internal", f"Technischer Fehler in wtg ({type(exc).__name__}). Bitte die "
                 "Technik informieren; der Beitrag wartet."), step, "technischer Fehler")
             return self._out()
+
+    def _handlers(self) -> dict[PostState, Any]:
+        return {S.QUEUED: self._queued, S.UPLOADING: self._uploading,
+                S.PROCESSING: self._processing, S.PUBLISHING: self._crashed,
+                S.UNCONFIRMED: self._unconfirmed, S.FINISHING: self._finishing,
+                S.SCHEDULED: self._scheduled}
+
+    def _queued(self, adapter: Platform, ctx: PostContext) -> Outcome | None:
+        # a fresh start (or a staff retry): every wait gets a new deadline, failed optional
+        # follow-up parts are tried again
+        stale = {k: None for k in self.remote if k == "wait" or k.endswith("_failed")}
+        if stale:
+            self._record(stale)
+        if self.remote.get("online"):  # already out: only the follow-up parts are missing
+            self._move(S.FINISHING, expect=S.QUEUED, step="resume")
+        elif self.remote.get("publish_started"):
+            self._move(S.UNCONFIRMED, expect=S.QUEUED, step="resume")
+        else:
+            if adapter.SPEC.upload_publishes and self._until_slot() > 0:
+                return self._wait_for_slot()  # the upload itself publishes
+            self._move(S.UPLOADING, expect=S.QUEUED, step="start",
+                       upload_started_at=utcnow())
+        return None
+
+    def _uploading(self, adapter: Platform, ctx: PostContext) -> Outcome | None:
+        adapter.upload(ctx)
+        self._move(S.PROCESSING, expect=S.UPLOADING, step="upload", progress=100.0)
+        return None
+
+    def _processing(self, adapter: Platform, ctx: PostContext) -> Outcome | None:
+        proc = adapter.poll(self._fresh(ctx))
+        if self.remote.get("publish_sent"):  # awaiting the platform's confirmation
+            if proc.state is ProcessingState.PUBLISHED:
+                found, _err = self._lookup(adapter, ctx)
+                if found is not None:
+                    return self._done(adapter, ctx, found, expect=S.PROCESSING, how="confirmed")
+            return self._look("confirm", proc.retry_after, detail=proc.detail)
+        if proc.state is ProcessingState.PENDING:
+            return self._look("processing", proc.retry_after, detail=proc.detail)
+        return self._publish(adapter, ctx, expect=S.PROCESSING)
+
+    def _crashed(self, adapter: Platform, ctx: PostContext) -> Outcome | None:
+        # found in `publishing`: the worker before us died around the publish call
+        self._move(S.UNCONFIRMED, expect=S.PUBLISHING, step="crash-recovery")
+        return None
+
+    def _unconfirmed(self, adapter: Platform, ctx: PostContext) -> Outcome | None:
+        found, err = self._lookup(adapter, ctx)
+        if err is not None:
+            return self._look("reconcile", _retry_after(err), detail=err.message_de)
+        if found is not None:
+            return self._done(adapter, ctx, found, expect=S.UNCONFIRMED, how="reconciled")
+        return self._publish(adapter, ctx, expect=S.UNCONFIRMED)
+
+    def _publish(self, adapter: Platform, ctx: PostContext, *, expect: PostState
+                 ) -> Outcome | None:
+        # native scheduling is decided at the call itself: the lead left then is what counts
+        ctx = replace(self._fresh(ctx), scheduled_at=self._native_time(self.acc, adapter))
+        if ctx.scheduled_at is None and self._until_slot() > 0:
+            return self._wait_for_slot()  # never before the slot
+        self._move(S.PUBLISHING, expect=expect, step="publish-start")
+        self._record({"publish_started": utcnow().isoformat(),
+                      "scheduled_at": ctx.scheduled_at.isoformat() if ctx.scheduled_at else None})
+        try:
+            result = adapter.publish(ctx)
+        except ScheduleTooClose as err:  # nothing went out: publish at the slot ourselves
+            log.info("post %s: %s refused the publish time; publishing at the slot",
+                     self.post_id, adapter.SPEC.name)
+            self._record({"native_declined": err.as_record(), "publish_started": None,
+                          "scheduled_at": None})
+            self._move(S.PROCESSING, expect=S.PUBLISHING, step="publish-declined",
+                       outcome="declined", error=err.as_record())
+            return self._out(again=min(self._until_slot(), MAX_COUNTDOWN) or 0.0)
+        if adapter.SPEC.confirm_after_publish:
+            self._record({"publish_sent": utcnow().isoformat(), "remote_id": result.remote_id})
+            self._move(S.PROCESSING, expect=S.PUBLISHING, step="publish-sent")
+            return self._look("confirm", self.rt.settings.poll_interval_min)
+        return self._done(adapter, ctx, result, expect=S.PUBLISHING, how="published")
+
+    def _wait_for_slot(self) -> Outcome:
+        """Hold the post until its slot (in steps of at most MAX_COUNTDOWN)."""
+        return self._out(again=min(self._until_slot(), MAX_COUNTDOWN))
+
+    def _done(self, adapter: Platform, ctx: PostContext, result: Published, *,
+              expect: PostState, how: str) -> Outcome | None:
+        """The post is out (or handed to the platform's scheduler): follow-up parts next."""
+        # handed to the platform's scheduler: ``scheduled`` until the platform shows it public
+        # at or after the slot (whatever the publish call's answer looked like before the slot)
+        scheduled = bool(self.remote.get("scheduled_at")) and (
+            not result.public or self._until_slot() > 0)
+        target = S.SCHEDULED if scheduled else S.PUBLISHED
+        self._record({"remote_id": result.remote_id, "url": result.url, "online": True,
+                      "finish_target": str(target), "wait": None})
+        fields = {"remote_id": result.remote_id, "public_url": result.url, "last_error": None,
+                  "rendition_sha256": ctx.video.sha256}
+        if self._pending_parts(adapter, ctx):
+            self._move(S.FINISHING, expect=expect, step=how, **fields)
+            return None
+        self._move(target, expect=expect, step=how, published_at=utcnow(), **fields)
         return self._out()
+
+    def _pending_parts(self, adapter: Platform, ctx: PostContext) -> list[FinishPart]:
+        return [p for p in adapter.finish_parts(self._fresh(ctx))
+                if not self.remote.get(f"{p}_failed")]
+
+    def _finishing(self, adapter: Platform, ctx: PostContext) -> Outcome | None:
+        """Captions (required), thumbnail, playlist: each retried until the deadline."""
+        for part in self._pending_parts(adapter, ctx):
+            try:
+                adapter.finish_part(self._fresh(ctx), part)
+            except TransientError as err:
+                return self._look("finishing", _retry_after(err), detail=err.message_de)
+            except (PermanentError, MissingCredential) as err:
+                message = getattr(err, "message_de", None) or str(err)
+                if part in REQUIRED_PARTS:
+                    self._staff(S.NEEDS_ATTENTION, _problem(
+                        "captions_missing", f"Video ist online, Untertitel fehlen: {message}"),
+                        f"finish.{part}", "Video ist online, Untertitel fehlen")
+                    return self._out()
+                self._record({f"{part}_failed": _problem(getattr(err, "kind", "error"),
+                                                         message)})
+                self._warn(f"{_PART_DE[part]} fehlt", message)
+        target = S(self.remote.get("finish_target") or S.PUBLISHED)
+        self._record({"wait": None})
+        self._move(target, expect=S.FINISHING, step="finished", published_at=utcnow(),
+                   last_error=None)
+        return self._out()
+
+    def _scheduled(self, adapter: Platform, ctx: PostContext) -> Outcome | None:
+        """Handed to the platform's scheduler: ``published`` only once the platform shows the
+        post public, at or after the slot."""
+        if self._until_slot() > 0:
+            return self._out()  # the sweep brings it back after the slot
+        found, err = self._lookup(adapter, ctx)
+        if found is not None and found.public:
+            self._move(S.PUBLISHED, expect=S.SCHEDULED, step="confirm", public_url=found.url,
+                       remote_id=found.remote_id, published_at=utcnow())
+            return self._out()
+        detail = err.message_de if err else "noch nicht öffentlich"
+        return self._look("confirm", _retry_after(err) if err else 0.0, detail=detail)
 
     def _unsure_then(self, target: PostState, err: Mapping[str, Any], step: str,
                      title: str) -> None:
@@ -350,48 +539,37 @@ class _Driver:
                        error=err)
         if self.state is S.UNCONFIRMED and err.get("kind") == "internal":
             return  # stays unconfirmed; the sweeper re-runs the reconciliation
+        if self.state in (S.UNCONFIRMED, S.FINISHING, S.SCHEDULED) and target is S.FAILED:
+            target = S.NEEDS_ATTENTION  # it may be out: a person decides, never "failed"
         self._staff(target, err, step, title)
-
-    def _publish(self, adapter: Platform, ctx: PostContext, *, expect: PostState) -> Outcome:
-        self._move(S.PUBLISHING, expect=expect, step="publish-start")
-        self._record({"publish_started": utcnow().isoformat()})
-        try:
-            result = adapter.publish(ctx)
-        except ConnectionLost:
-            raise  # handled by run(): publishing -> unconfirmed, retry reconciles first
-        if adapter.SPEC.confirm_after_publish:
-            self._record({"publish_sent": utcnow().isoformat(), "remote_id": result.remote_id})
-            self._move(S.PROCESSING, expect=S.PUBLISHING, step="publish-sent")
-            return self._out(again=self._poll_wait(0.0))
-        return self._done(adapter, ctx, result, expect=S.PUBLISHING, how="published")
-
-    def _done(self, adapter: Platform, ctx: PostContext, result: Any, *, expect: PostState,
-              how: str) -> Outcome:
-        target = S.SCHEDULED if ctx.scheduled_at else S.PUBLISHED
-        self._record({"remote_id": result.remote_id, "url": result.url})
-        self._move(target, expect=expect, step=how, remote_id=result.remote_id,
-                   public_url=result.url, published_at=utcnow(), last_error=None,
-                   rendition_sha256=ctx.video.sha256)
-        try:
-            adapter.finish(ctx)
-        except PlatformError as err:
-            with self.rt.db.session() as s:
-                post = s.get(Post, self.post_id)
-                assert post is not None
-                self.notifications.append(store.notify(
-                    s, "warning", f"{post.episode.label}: Nacharbeiten auf {post.account.name} "
-                    "unvollständig", err.message_de, episode_id=post.episode_id,
-                    post_id=post.id))
-                post.remote = {**(post.remote or {}), "finish_error": err.as_record()}
-        return self._out()
-
-    def _poll_wait(self, suggested: float) -> float:
-        lo, hi = self.rt.settings.poll_interval_min, self.rt.settings.poll_interval_max
-        return max(lo, min(hi, suggested))
 
     def _out(self, again: float | None = None) -> Outcome:
         return Outcome(self.post_id, str(self.state), again=again,
                        notifications=self.notifications)
+
+
+_PART_DE = {FinishPart.CAPTIONS: "Untertitel", FinishPart.THUMBNAIL: "Vorschaubild",
+            FinishPart.PLAYLIST: "Playlist-Eintrag"}
+
+
+def _retry_after(err: PlatformError | None) -> float:
+    return float(getattr(err, "retry_after", 0.0) or 0.0)
+
+
+def _platform_label(platform: str) -> str:
+    try:
+        return adapter_class(platform).SPEC.label
+    except KeyError:
+        return platform
+
+
+def _slot_real(rt: Runtime, slot_at: datetime | None) -> datetime | None:
+    """The post's slot (virtual time) as a real instant."""
+    if slot_at is None:
+        return None
+    if slot_at.tzinfo is None:
+        slot_at = slot_at.replace(tzinfo=UTC)
+    return clock_for(rt.settings, rt.db, create=False).to_real(slot_at)
 
 
 class _GiveUp(Exception):

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, expect
 from dashboard import create_app
 from episodes import store
 from episodes.lifecycle import PostState
-from episodes.models import Episode, Post, Series
+from episodes.models import Episode, Post, Series, utcnow
 from episodes.users import create_user
 from sandbox import sandboxes
 
@@ -82,7 +82,8 @@ def test_upload_to_public_post_through_a_real_worker(
             cell = page.locator(f"[data-post='{post_id}']")
             expect(cell.locator("[data-label]")).to_have_text("bereit")
             with stack.db.session() as s:  # the slot has come (the scheduler's part)
-                assert store.transition(s, post_id, PostState.QUEUED, expect=[PostState.READY])
+                assert store.transition(s, post_id, PostState.QUEUED, expect=[PostState.READY],
+                                    slot_at=utcnow())  # publish now
             stack.celery.send_task("wtg.publish.run", args=[post_id])
             expect(cell.locator("[data-label]")).to_have_text("veröffentlicht", timeout=60_000)
             screenshot(page, "11-real-worker-published")

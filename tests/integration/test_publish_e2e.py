@@ -8,7 +8,7 @@ from pathlib import Path
 
 from episodes import store
 from episodes.lifecycle import PostState
-from episodes.models import Episode, MediaStatus, Post, Rendition
+from episodes.models import Episode, MediaStatus, Post, Rendition, utcnow
 from sandbox import sandboxes
 
 from .season_kit import FAST, account_settings, write_season
@@ -18,7 +18,8 @@ def _queue_all(stack) -> list[int]:  # type: ignore[no-untyped-def]
     with stack.db.session() as s:
         ids = [p.id for p in s.query(Post)]
         for pid in ids:
-            assert store.transition(s, pid, PostState.QUEUED, expect=[PostState.READY])
+            assert store.transition(s, pid, PostState.QUEUED, expect=[PostState.READY],
+                                    slot_at=utcnow())  # publish now
     for pid in ids:
         stack.celery.send_task("wtg.publish.run", args=[pid])
     return ids
