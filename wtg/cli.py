@@ -35,9 +35,15 @@ class Ctx:
     def settings(self) -> Settings:
         if self._settings is None:
             try:
-                self._settings = load_settings(config_file=self.config)
+                settings = load_settings(config_file=self.config)
             except SettingsError as exc:
                 raise click.ClickException(str(exc)) from None
+            from .startup import account_problems
+
+            problems = account_problems(settings)  # every command starts from valid accounts
+            if problems:
+                raise click.ClickException(problems)
+            self._settings = settings
         return self._settings
 
     def app(self, *, start_broker: bool = False) -> Any:
