@@ -97,7 +97,9 @@ def german_error(err: Any) -> str:
     if template is None:
         return str(err["msg"]).removeprefix("Value error, ")
     try:
-        return template.format(**(err.get("ctx") or {})).replace("' or '", "' oder '")
+        ctx = {k: f"{v:g}".replace(".", ",") if isinstance(v, float) else v
+               for k, v in (err.get("ctx") or {}).items()}
+        return template.format(**ctx).replace("' or '", "' oder '")
     except (KeyError, IndexError):
         return template.split(":")[0]
 
