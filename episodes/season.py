@@ -1,7 +1,10 @@
 """The season file: a documented TOML format for a series and its episodes.
 
 ``parse_season(path)`` validates the whole file and returns a :class:`SeasonSpec` or raises
-:class:`SeasonError` listing every problem (file, episode, field, in German). ``apply_season``
+:class:`SeasonError` listing every problem (file, episode, field, in German). With
+``media_check`` (a :class:`MediaCheck`, implemented in ``workers.media.intake`` and handed in by
+``wtg season load``) every named video and subtitle file is probed with the dashboard upload's
+rules too. ``apply_season``
 writes it to the database idempotently: reloading updates, never duplicates, and refuses to
 change what is already published. Nothing is written when anything is wrong.
 
