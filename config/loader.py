@@ -20,7 +20,7 @@ from .credentials import CredentialStore
 from .settings import Settings
 
 ENV_PREFIX = "WTG_"
-_NOT_SETTINGS = {"CONFIG", "TEST_REDIS"}  # WTG_ variables that are not settings fields
+_NOT_SETTINGS = {"CONFIG"}  # WTG_ variables that are not settings fields
 
 
 class SettingsError(Exception):
