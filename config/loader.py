@@ -57,7 +57,7 @@ def settings_from_dict(data: Mapping[str, Any], *, origin: str = "Einstellungen"
             # a list (accounts) can only come whole from one variable, as JSON
             keys = loc[: next((i for i, p in enumerate(loc) if isinstance(p, int)), len(loc))]
             env_name = ENV_PREFIX + "__".join(str(p) for p in keys).upper()
-            msg = _german(err)
+            msg = german_error(err)
             lines.append(f"  - {where}: {msg} (Datei oder Umgebungsvariable {env_name})")
         raise SettingsError("\n".join(lines)) from None
 
@@ -86,15 +86,20 @@ _GERMAN = {
     "model_type": "muss eine Tabelle sein",
     "model_attributes_type": "muss eine Tabelle sein",
     "path_type": "muss ein Pfad sein",
+    "multiple_of": "muss ein Vielfaches von {multiple_of} sein",
+    "string_too_short": "darf nicht leer sein",
 }
 
 
-def _german(err: Any) -> str:
+def german_error(err: Any) -> str:
+    """One pydantic error (an item of ``ValidationError.errors()``) as a German phrase."""
     template = _GERMAN.get(err["type"])
     if template is None:
         return str(err["msg"]).removeprefix("Value error, ")
     try:
-        return template.format(**(err.get("ctx") or {})).replace("' or '", "' oder '")
+        ctx = {k: f"{v:g}".replace(".", ",") if isinstance(v, float) else v
+               for k, v in (err.get("ctx") or {}).items()}
+        return template.format(**ctx).replace("' or '", "' oder '")
     except (KeyError, IndexError):
         return template.split(":")[0]
 

@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
@@ -43,12 +44,16 @@ class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.wtg = _context.get() or {}
         record.msg = redact(str(record.msg))
-        if record.args:
-            record.args = tuple(
-                redact(a) if isinstance(a, str) else a
-                for a in (record.args if isinstance(record.args, tuple) else (record.args,))
-            )
+        args = record.args
+        if isinstance(args, Mapping):  # "%(name)s" style, as Celery logs: keep it a mapping
+            record.args = {k: _redact_value(v) for k, v in args.items()}
+        elif isinstance(args, tuple):
+            record.args = tuple(_redact_value(a) for a in args)
         return True
+
+
+def _redact_value(value: Any) -> Any:
+    return redact(value) if isinstance(value, str) else value
 
 
 class _Text(logging.Formatter):

@@ -62,8 +62,18 @@ def _context(deps: Wtg, episode_id: int) -> dict[str, Any]:
 
 def _page(request: Request, staff: Staff, episode_id: int, status: int = 200,
           **extra: Any) -> HTMLResponse:
-    return render(request, "episode.html", staff, status=status,
-                  **_context(deps_of(request), episode_id), **extra)
+    context = _context(deps_of(request), episode_id)
+    if request.query_params.get("ok") == "subtitles" and "warnings" not in extra:
+        extra["warnings"] = _subtitle_notes(context["audit"])
+    return render(request, "episode.html", staff, status=status, **context, **extra)
+
+
+def _subtitle_notes(audit: list[Any]) -> list[str]:
+    """What normalising changed in the subtitles just saved (from the newest audit entry)."""
+    for entry in audit:  # newest first
+        if entry.action in ("episode.upload_subtitles", "episode.edit_subtitles"):
+            return [str(n) for n in (entry.details or {}).get("notes") or []]
+    return []
 
 
 @router.get("/episodes/{episode_id}", response_class=HTMLResponse)
@@ -162,15 +172,19 @@ def upload_subtitles(request: Request, episode_id: RowId, file: UploadFile = Fil
     checked = accept_subtitles(file.file, file.filename, target, duration=duration)
     if checked.path is None:
         return _page(request, staff, episode_id, status=422, errors=checked.errors)
-    _use_subtitles(deps, staff, episode_id, checked.path, "episode.upload_subtitles")
+    _use_subtitles(deps, staff, episode_id, checked.path, "episode.upload_subtitles",
+                   notes=checked.warnings)
     return RedirectResponse(f"/episodes/{episode_id}?ok=subtitles", status_code=303)
 
 
-def _use_subtitles(deps: Wtg, staff: Staff, episode_id: int, path: Path, action: str) -> None:
+def _use_subtitles(deps: Wtg, staff: Staff, episode_id: int, path: Path, action: str,
+                   notes: list[str] | None = None) -> None:
+    """Make ``path`` the episode's subtitles; ``notes`` (what normalising changed) go into the
+    audit entry, from which the episode page shows them after the redirect."""
     with deps.db.session() as s:
         ep = _load(s, episode_id)
         ep.subtitle_path = str(path)
-        media_changed(s, ep, staff.username, action, file=path.name)
+        media_changed(s, ep, staff.username, action, file=path.name, notes=list(notes or []))
         has_source = bool(ep.source_path)
     if has_source:
         deps.send("wtg.media.prepare", episode_id)
@@ -211,21 +225,33 @@ def parse_stamp(text: str) -> float:
     return value
 
 
+CUES_PER_PAGE = 100  # the editor shows a long track a page at a time (a page stays ~40 KB)
+
+
+def _cue_page(ep: Episode, cues: list[Cue], page: int) -> dict[str, Any]:
+    pages = max(1, -(-len(cues) // CUES_PER_PAGE))
+    page = min(max(1, page), pages)
+    first = (page - 1) * CUES_PER_PAGE
+    shown = cues[first:first + CUES_PER_PAGE]
+    return {"episode": ep, "cues": shown, "first": first, "count": len(shown),
+            "total": len(cues), "page": page, "pages": pages, "stamp": stamp,
+            "source": Path(ep.subtitle_path).name if ep.subtitle_path else ""}
+
+
 @router.get("/episodes/{episode_id}/cues", response_class=HTMLResponse)
-def cues_page(request: Request, episode_id: RowId, staff: Staff = Depends(page_user)) -> Response:
+def cues_page(request: Request, episode_id: RowId, page: int = 1,
+              staff: Staff = Depends(page_user)) -> Response:
     ep, cues, problem = _cues(deps_of(request), episode_id)
-    return render(request, "cues.html", staff, episode=ep, cues=cues, stamp=stamp,
+    return render(request, "cues.html", staff, **_cue_page(ep, cues, page),
                   errors=[problem] if problem else [])
 
 
-@router.post("/episodes/{episode_id}/cues", response_class=HTMLResponse)
-async def cues_save(request: Request, episode_id: RowId,
-                    staff: Staff = Depends(page_role(Role.EDITOR))) -> Response:
-    deps = deps_of(request)
-    form = await request.form()
+def _edited(form: Any) -> tuple[list[Cue], list[str], int]:
+    """The cues of the submitted page (emptied ones dropped) and German errors."""
     starts, ends, texts = form.getlist("start"), form.getlist("end"), form.getlist("text")
+    first = int(str(form.get("first", "0"))) if str(form.get("first", "0")).isdigit() else 0
     cues, errors = [], []
-    for i, (a, b, text) in enumerate(zip(starts, ends, texts, strict=False), 1):
+    for i, (a, b, text) in enumerate(zip(starts, ends, texts, strict=False), first + 1):
         body = "\n".join(ln.strip() for ln in str(text).splitlines() if ln.strip())
         if not body:
             continue  # an emptied cue is deleted
@@ -234,7 +260,34 @@ async def cues_save(request: Request, episode_id: RowId,
         except ValueError:
             errors.append(f"Untertitel {i}: die Zeit „{a} – {b}“ ist nicht lesbar "
                           "(Format 00:00:01,500; das Ende muss nach dem Anfang liegen).")
-    ep, _, _ = _cues(deps, episode_id)
+    return cues, errors, first
+
+
+def _resubmit(ep: Episode, cues: list[Cue], page: int, edited: list[Cue], first: int,
+              count: str) -> dict[str, Any]:
+    """The refused page again, as typed, replacing the same range when sent again."""
+    return {**_cue_page(ep, cues, page), "cues": edited, "first": first,
+            "count": int(count) if count.isdigit() else None}
+
+
+@router.post("/episodes/{episode_id}/cues", response_class=HTMLResponse)
+async def cues_save(request: Request, episode_id: RowId,
+                    staff: Staff = Depends(page_role(Role.EDITOR))) -> Response:
+    """Save the submitted page: its cues replace cues ``first`` .. ``first + count`` of the
+    current track (a form without ``count`` replaces the whole track)."""
+    deps = deps_of(request)
+    form = await request.form()
+    edited, errors, first = _edited(form)
+    ep, current, _ = _cues(deps, episode_id)
+    count = str(form.get("count", ""))
+    if count.isdigit():
+        if str(form.get("source", "")) != (Path(ep.subtitle_path).name if ep.subtitle_path
+                                           else ""):
+            errors.append("Die Untertitel wurden inzwischen durch eine andere Datei ersetzt. "
+                          "Bitte die Seite neu laden und die Änderung wiederholen.")
+        cues = current[:first] + edited + current[first + int(count):]
+    else:
+        cues = edited
     duration = (ep.probe or {}).get("duration")
     if not errors:
         try:
@@ -242,14 +295,16 @@ async def cues_save(request: Request, episode_id: RowId,
                               duration=duration)
         except SubtitleError as exc:
             errors.append(exc.message_de)
+    page = first // CUES_PER_PAGE + 1
     if errors:
-        return render(request, "cues.html", staff, status=422, episode=ep, cues=cues,
-                      stamp=stamp, errors=errors)
+        return render(request, "cues.html", staff, status=422, errors=errors,
+                      **_resubmit(ep, cues, page, edited, first, count))
     try:
         target, _ = _editable(deps, episode_id)
     except ActionError as exc:
-        return render(request, "cues.html", staff, status=exc.status, episode=ep, cues=cues,
-                      stamp=stamp, errors=[exc.message_de])
+        return render(request, "cues.html", staff, status=exc.status, errors=[exc.message_de],
+                      **_resubmit(ep, cues, page, edited, first, count))
     path = save_cues_srt(to_srt(track), target)
-    _use_subtitles(deps, staff, episode_id, path, "episode.edit_subtitles")
+    _use_subtitles(deps, staff, episode_id, path, "episode.edit_subtitles",
+                   notes=list(track.notes))
     return RedirectResponse(f"/episodes/{episode_id}?ok=subtitles", status_code=303)

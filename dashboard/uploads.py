@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import BinaryIO
 
-from episodes.subtitles import SubtitleError, load_subtitles
-from workers.media import MediaError, load_profiles, probe, validate
+from episodes.subtitle_check import check_subtitle_file
+from workers.media import load_profiles
+from workers.media.intake import check_video
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mxf", ".mts")
 SUBTITLE_SUFFIXES = (".srt", ".vtt", ".ass", ".ssa")
@@ -94,39 +95,36 @@ def accept_video(stream: BinaryIO, filename: str | None, directory: Path) -> Che
                       _safe_suffix(filename, VIDEO_SUFFIXES, ".mp4"), MAX_VIDEO_BYTES)
     except OverflowError:
         return _too_big(shown, MAX_VIDEO_BYTES)
-    try:
-        info = probe(path)
-    except MediaError as exc:
-        path.unlink(missing_ok=True)
-        return Checked(path=None, errors=[exc.message_de.replace(path.name, shown)])
-    found = validate(info, load_profiles().values())
-    errors = [p.message_de.replace(path.name, shown) for p in found if p.is_error]
-    warnings = [p.message_de.replace(path.name, shown) for p in found if not p.is_error]
-    if errors:
+    checked = check_video(path, load_profiles().values())  # the same check as season load
+    errors = [m.replace(path.name, shown) for m in checked.errors]
+    warnings = [m.replace(path.name, shown) for m in checked.warnings]
+    if errors or checked.info is None:
         path.unlink(missing_ok=True)
         return Checked(path=None, errors=errors, warnings=warnings)
     problems = [{**p.to_dict(), "message_de": p.message_de.replace(path.name, shown)}
-                for p in found]
-    return Checked(path=path, warnings=warnings, problems=problems, probe=info.to_dict(),
-                   duration=info.duration)
+                for p in checked.problems]
+    return Checked(path=path, warnings=warnings, problems=problems,
+                   probe=checked.info.to_dict(), duration=checked.info.duration)
 
 
 def accept_subtitles(
     stream: BinaryIO, filename: str | None, directory: Path, *, duration: float | None
 ) -> Checked:
-    """Store and parse a subtitle file (SRT, WebVTT, ASS); unreadable files are rejected."""
+    """Store and check a subtitle file (SRT, WebVTT, ASS) with the rules of ``wtg season
+    load`` (``check_subtitle_file``): refused files are deleted; ``warnings`` are the notes of
+    what normalising changed."""
     shown = client_name(filename)
     try:
         path = _store(stream, directory, "subtitles",
                       _safe_suffix(filename, SUBTITLE_SUFFIXES, ".srt"), MAX_SUBTITLE_BYTES)
     except OverflowError:
         return _too_big(shown, MAX_SUBTITLE_BYTES)
-    try:
-        track = load_subtitles(path, duration=duration)
-    except SubtitleError as exc:
+    checked = check_subtitle_file(path, duration=duration)
+    if not checked.ok:
         path.unlink(missing_ok=True)
-        return Checked(path=None, errors=[exc.message_de.replace(path.name, shown)])
-    return Checked(path=path, warnings=list(track.notes))
+        return Checked(path=None, errors=[e.message_de.replace(path.name, shown)
+                                          for e in checked.errors])
+    return Checked(path=path, warnings=list(checked.notes))
 
 
 def save_cues_srt(track_srt: str, directory: Path) -> Path:

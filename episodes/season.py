@@ -1,7 +1,10 @@
 """The season file: a documented TOML format for a series and its episodes.
 
 ``parse_season(path)`` validates the whole file and returns a :class:`SeasonSpec` or raises
-:class:`SeasonError` listing every problem (file, episode, field, in German). ``apply_season``
+:class:`SeasonError` listing every problem (file, episode, field, in German). With
+``media_check`` (a :class:`MediaCheck`, implemented in ``workers.media.intake`` and handed in by
+``wtg season load``) every named video and subtitle file is probed with the dashboard upload's
+rules too. ``apply_season``
 writes it to the database idempotently: reloading updates, never duplicates, and refuses to
 change what is already published. Nothing is written when anything is wrong.
 
@@ -46,7 +49,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
@@ -66,6 +69,22 @@ _EPISODE_KEYS = {
     "number", "title", "place", "description", "hashtags", "video", "subtitles", "slot", "fit",
     "focal_x", "text",
 }
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediaFindings:
+    """What a media check found in one episode's files, by season-file field (``video``,
+    ``subtitles``): German errors (the load is refused) and notes (told, not refused)."""
+
+    errors: Mapping[str, list[str]] = field(default_factory=dict)
+    notes: Mapping[str, list[str]] = field(default_factory=dict)
+
+
+class MediaCheck(Protocol):
+    """Checks an episode's video and subtitle files (probing is a side effect, so the
+    implementation lives in ``workers`` and is handed in by the composition root)."""
+
+    def __call__(self, video: Path | None, subtitles: Path | None) -> MediaFindings: ...
 
 
 class SeasonError(Exception):
@@ -109,6 +128,8 @@ class SeasonSpec:
     credits: str
     templates: Mapping[str, Mapping[str, str]]
     episodes: tuple[EpisodeSpec, ...] = field(default_factory=tuple)
+    #: what the media check noted without refusing (German, with episode and field)
+    notes: tuple[str, ...] = ()
 
     def slots(self) -> dict[int, datetime | None]:
         tz = ZoneInfo(self.timezone)
@@ -124,9 +145,16 @@ def ep_label(number: int) -> str:
     return "Trailer (Folge 0)" if number == 0 else f"Folge {number}"
 
 
-def parse_season(path: Path, *, known_accounts: set[str] | None = None) -> SeasonSpec:
-    """Read and validate a season file; raises SeasonError listing every problem."""
+def parse_season(
+    path: Path, *, known_accounts: set[str] | None = None, media_check: MediaCheck | None = None
+) -> SeasonSpec:
+    """Read and validate a season file; raises SeasonError listing every problem.
+
+    ``media_check`` (optional) probes each episode's video and subtitle files with the same
+    rules as the dashboard upload; its errors join the problems, its notes land in ``notes``.
+    """
     problems: list[str] = []
+    notes: list[str] = []
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -196,6 +224,13 @@ def parse_season(path: Path, *, known_accounts: set[str] | None = None) -> Seaso
         title = q.text(e, "title", required=True)
         video = q.path(e, "video", base)
         subtitles = q.path(e, "subtitles", base)
+        if media_check is not None and (video or subtitles):
+            found = media_check(video, subtitles)
+            for key, messages in found.errors.items():
+                for msg in messages:
+                    q.add(key, msg)
+            notes += [f"{where}, Feld '{key}': {msg}"
+                      for key, messages in found.notes.items() for msg in messages]
         slot = e.get("slot")
         if slot is not None:
             if isinstance(slot, datetime):
@@ -230,7 +265,7 @@ def parse_season(path: Path, *, known_accounts: set[str] | None = None) -> Seaso
         time=at, first_date=first, last_date=last,  # type: ignore[arg-type]
         blackout_dates=blackouts, hashtags=hashtags, accounts=accounts, link=s.get("link", ""),
         credits=s.get("credits", ""), templates=templates,
-        episodes=tuple(sorted(episodes, key=lambda e: e.number)),
+        episodes=tuple(sorted(episodes, key=lambda e: e.number)), notes=tuple(notes),
     )
     unslotted = [n for n, at_ in spec.slots().items() if at_ is None]
     if unslotted:

@@ -232,6 +232,11 @@ def _stamp(seconds: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
+def stamp(seconds: float) -> str:
+    """An SRT time stamp for messages and the cue editor: ``00:01:02,500``."""
+    return _stamp(seconds, ",")
+
+
 def to_srt(track: SubtitleTrack, *, offset: float = 0.0) -> str:
     """SubRip text (UTF-8 without BOM); ``offset`` shifts every cue (e.g. past an intro card)."""
     blocks = [

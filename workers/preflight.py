@@ -18,6 +18,7 @@ from typing import Any
 from config import Settings
 from config.credentials import MissingCredential
 from episodes import store
+from episodes.capabilities import validate_account
 from episodes.captions import render_for
 from episodes.models import Account as AccountRow
 from episodes.models import Episode, MediaStatus, PreflightResult, utcnow
@@ -49,33 +50,49 @@ class PreflightReport:
 
 
 def text_problems(settings: Settings, series: Any, episode: Any) -> list[tuple[str, str]]:
-    """(account, German problem) for every account of the series whose text is out of limits."""
+    """(account, German problem) for every account of the series whose text is out of limits.
+
+    Never raises for bad account options: an account whose options do not fit its platform
+    (``episodes.capabilities``) is reported with those problems instead of being checked."""
     out = []
     for name in series.accounts:
         try:
             acc = settings.account(name)
         except KeyError:
             continue
-        cls = adapter_class(acc.platform)
-        adapter = cls(Account(name=acc.name, platform=acc.platform, display_name=acc.name,
-                              api_base=acc.api_base, options=dict(acc.options)), _NoSecrets())
-        for problem in adapter.check_text(render_for(episode, series, acc.platform)):
-            out.append((acc.name, problem))
+        invalid = validate_account(acc)
+        if invalid:
+            out += [(acc.name, problem) for problem in invalid]
+            continue
+        try:
+            adapter = adapter_class(acc.platform)(
+                Account(name=acc.name, platform=acc.platform, display_name=acc.name,
+                        api_base=acc.api_base, options=dict(acc.options)), _NoSecrets())
+            found = adapter.check_text(render_for(episode, series, acc.platform))
+        except (KeyError, ValueError, TypeError) as exc:  # options the models do not cover yet
+            out.append((acc.name, f"Konto {acc.name}: die Kontoeinstellungen passen nicht zur "
+                                  f"Plattform {acc.platform} ({exc}). Bitte options prüfen."))
+            continue
+        out += [(acc.name, problem) for problem in found]
     return out
 
 
 def spec_text_problems(settings: Settings, spec: Any) -> list[str]:
-    """Text checks for a parsed season file (before anything is stored)."""
+    """Text checks for a parsed season file (before anything is stored). A problem with an
+    account's options is listed once, not for every episode."""
     series = SimpleNamespace(accounts=spec.accounts, hashtags=list(spec.hashtags),
                              name=spec.name, link=spec.link, credits=spec.credits,
                              templates=spec.templates)
-    out = []
+    out: list[str] = []
     for e in spec.episodes:
         ep = SimpleNamespace(title=e.title, place=e.place, description=e.description,
                              number=e.number, hashtags=list(e.hashtags),
                              text_overrides={k: dict(v) for k, v in e.text.items()})
         label = "Trailer" if e.number == 0 else f"Folge {e.number}"
-        out += [f"{label}, Konto {acc}: {msg}" for acc, msg in text_problems(settings, series, ep)]
+        for acc, msg in text_problems(settings, series, ep):
+            line = msg if msg.startswith(f"Konto {acc}") else f"{label}, Konto {acc}: {msg}"
+            if line not in out:
+                out.append(line)
     return out
 
 

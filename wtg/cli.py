@@ -35,9 +35,15 @@ class Ctx:
     def settings(self) -> Settings:
         if self._settings is None:
             try:
-                self._settings = load_settings(config_file=self.config)
+                settings = load_settings(config_file=self.config)
             except SettingsError as exc:
                 raise click.ClickException(str(exc)) from None
+            from .startup import account_problems
+
+            problems = account_problems(settings)  # every command starts from valid accounts
+            if problems:
+                raise click.ClickException(problems)
+            self._settings = settings
         return self._settings
 
     def app(self, *, start_broker: bool = False) -> Any:
@@ -105,19 +111,25 @@ def season_load(ctx: Ctx, file: Path, check: bool, no_media: bool) -> None:
     aktualisiert, verdoppelt nie."""
     from episodes.season import SeasonError, apply_season, parse_season
     from episodes.store import sync_accounts
+    from workers.media.intake import SeasonMediaCheck
+    from workers.media.profiles import load_profiles
     from workers.preflight import spec_text_problems
 
     from .queueing import queue_media_for
 
     file = file or ctx.settings.season_file
     known = {a.name for a in ctx.settings.accounts}
+    # the dashboard upload's checks on every named video and subtitle file
+    media_check = SeasonMediaCheck(load_profiles(ctx.settings.media_profiles_file).values())
     try:
-        spec = parse_season(file, known_accounts=known)
+        spec = parse_season(file, known_accounts=known, media_check=media_check)
         too_long = spec_text_problems(ctx.settings, spec)
         if too_long:  # refused at queue time, not at posting time
             raise SeasonError(file, too_long)
     except SeasonError as exc:
         raise click.ClickException(str(exc)) from None
+    for note in spec.notes:
+        click.echo(f"Hinweis: {note}")
     if check:
         click.echo(f"{file}: in Ordnung ({len(spec.episodes)} Folgen).")
         return

@@ -1,0 +1,140 @@
+"""Platform capabilities as data: each platform's account options (a frozen pydantic model
+mirroring what its adapter reads) and the facts settings can contradict (native scheduling,
+its minimum lead). Pure: no HTTP, nothing but settings in and German problems out.
+
+    options_model("youtube")            -> YouTubeOptions
+    capabilities("mastodon")            -> Capabilities(native_scheduling=True, 5 minutes, ...)
+    validate_account(account_settings)  -> ["Konto youtube-lup (YouTube), Option 'chunk_size':
+                                            muss ein Vielfaches von 262144 sein"]
+    validate_settings(settings)         -> every account, plus native_schedule_hours against
+                                           each natively scheduling account's lead
+
+The ``wtg`` command runs ``validate_settings`` at start-up and stops with these messages.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from config.loader import german_error
+from config.settings import AccountSettings, Settings
+
+from . import facebook, instagram, mastodon, tiktok, youtube
+from .common import Capabilities, Options
+
+#: between handing a post to the platform (``native_schedule_hours`` before the slot) and the
+#: scheduling call lie the upload and the platform's processing; this much time is kept for
+#: them on top of the lead the platform and wtg (``native_min_lead_minutes``) require
+SCHEDULE_SAFETY_MARGIN = timedelta(minutes=30)
+
+_REGISTRY: dict[str, Capabilities] = {}
+
+
+def _register(caps: Capabilities) -> None:
+    if caps.platform in _REGISTRY:
+        raise ValueError(f"platform {caps.platform!r} registered twice")
+    _REGISTRY[caps.platform] = caps
+
+
+for _module in (facebook, instagram, youtube, mastodon, tiktok):
+    _register(_module.CAPABILITIES)
+
+
+def capabilities(platform: str) -> Capabilities:
+    """The platform's capability facts (KeyError for an unknown platform)."""
+    return _REGISTRY[platform]
+
+
+def options_model(platform: str) -> type[Options]:
+    """The frozen options model of ``platform`` (KeyError for an unknown platform)."""
+    return _REGISTRY[platform].options
+
+
+def parse_options(account: AccountSettings) -> Options:
+    """The account's options as the typed model; raises ``ValueError`` with the German
+    problems (call ``validate_account`` first to list them instead)."""
+    problems = validate_account(account)
+    if problems:
+        raise ValueError("\n".join(problems))
+    return options_model(account.platform).model_validate(dict(account.options))
+
+
+def validate_account(account: AccountSettings) -> list[str]:
+    """German problems with one account's options and scheduling switch (empty: fine)."""
+    caps = _REGISTRY.get(account.platform)
+    if caps is None:
+        return [f"Konto {account.name}: unbekannte Plattform {account.platform!r}."]
+    where = f"Konto {account.name} ({caps.label})"
+    out: list[str] = []
+    try:
+        options: Any = caps.options.model_validate(dict(account.options))
+    except ValidationError as exc:
+        options = None
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"])
+            if field:
+                out.append(f"{where}, Option '{field}': {german_error(err)}.")
+            else:
+                out.append(f"{where}, Optionen: {german_error(err)}.")
+    if options is not None and account.platform == "tiktok":
+        problem = tiktok.chunk_problem(options, account.api_base)
+        if problem:
+            out.append(f"{where}, Option 'chunk_size': {problem}.")
+    if account.native_scheduling and not caps.native_scheduling:
+        out.append(
+            f"{where}, Einstellung 'native_scheduling': {caps.label} kann Beiträge nicht selbst "
+            "zu einem Termin veröffentlichen. Bitte native_scheduling = false setzen; wtg "
+            "veröffentlicht dann selbst zum Termin."
+        )
+    return out
+
+
+def validate_settings(settings: Settings) -> list[str]:
+    """``validate_account`` for every account, and ``native_schedule_hours`` against the lead
+    each natively scheduling account needs (platform minimum or ``native_min_lead_minutes``,
+    plus ``SCHEDULE_SAFETY_MARGIN``)."""
+    out: list[str] = []
+    for account in settings.accounts:
+        problems = validate_account(account)
+        out += problems
+        if problems or not account.native_scheduling:
+            continue
+        caps = _REGISTRY[account.platform]
+        options: Any = caps.options.model_validate(dict(account.options))
+        own = timedelta(minutes=float(getattr(options, "native_min_lead_minutes", 0)))
+        need = max(caps.min_schedule_lead, own) + SCHEDULE_SAFETY_MARGIN
+        have = timedelta(hours=settings.native_schedule_hours)
+        if have < need:
+            out.append(
+                f"Einstellung 'native_schedule_hours' ({_hours(have)} Stunden) ist für Konto "
+                f"{account.name} ({caps.label}) zu kurz: {caps.label} verlangt mindestens "
+                f"{_minutes(caps.min_schedule_lead)} Minuten Vorlauf, wtg plant ab "
+                f"{_minutes(own)} Minuten (native_min_lead_minutes) selbst ein, und Hochladen "
+                f"und Verarbeiten brauchen Zeit ({_minutes(SCHEDULE_SAFETY_MARGIN)} Minuten "
+                f"Reserve). Bitte mindestens {_hours(need)} Stunden einstellen."
+            )
+        max_days = getattr(options, "schedule_max_days", None)
+        if max_days is not None and have > timedelta(days=max_days):
+            out.append(
+                f"Einstellung 'native_schedule_hours' ({_hours(have)} Stunden) ist für Konto "
+                f"{account.name} ({caps.label}) zu lang: höchstens {max_days} Tage im Voraus "
+                "(Option schedule_max_days)."
+            )
+    return out
+
+
+def _minutes(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 60:g}".replace(".", ",")
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
+__all__ = [
+    "SCHEDULE_SAFETY_MARGIN", "Capabilities", "Options", "capabilities", "options_model",
+    "parse_options", "validate_account", "validate_settings",
+]

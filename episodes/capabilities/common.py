@@ -1,0 +1,70 @@
+"""Shared pieces of the platform capability modules: the frozen options base model, option
+types that read TOML and environment values the way the adapters do, and ``Capabilities``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+
+_TRUE = ("1", "true", "yes", "ja", "on")
+_FALSE = ("0", "false", "no", "nein", "off")
+
+
+class Options(BaseModel):
+    """Base of every platform's account options: frozen, unknown options refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _flag(value: Any) -> Any:
+    """true/false as TOML gives them, or the words the adapters accept (``ja``, ``1`` ...)."""
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+        raise ValueError("muss true oder false sein")
+    return value
+
+
+def _text_id(value: Any) -> Any:
+    """An id may be written with or without quotes (the adapters call ``str()`` on it)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _id(value: str) -> str:
+    if not value.strip():
+        raise ValueError("darf nicht leer sein")
+    return value.strip()
+
+
+def _url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("muss eine Adresse mit http:// oder https:// sein")
+    return value.rstrip("/")
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
+Id = Annotated[str, BeforeValidator(_text_id), AfterValidator(_id)]
+Url = Annotated[str, AfterValidator(_url)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capabilities:
+    """What a platform allows, as far as settings can contradict it (sources in brackets refer
+    to shared/PLATFORM-APIS.md)."""
+
+    platform: str
+    label: str
+    options: type[Options]
+    #: the platform can hold an uploaded post and publish it at a given time by itself
+    native_scheduling: bool
+    #: how far ahead a native schedule time must lie at least (0: nothing documented)
+    min_schedule_lead: timedelta = timedelta(0)
+    source: str = ""
