@@ -29,6 +29,7 @@ from config import AccountSettings
 from config.credentials import MissingCredential
 from config.loader import credentials_for
 from episodes import store
+from episodes.capabilities import parse_options
 from episodes.captions import render_for
 from episodes.clock import clock_for
 from episodes.lifecycle import IN_FLIGHT, PostState
@@ -73,8 +74,9 @@ RESTART_UPLOAD_AFTER = ("processing_failed", "rejected")
 #: permanent errors a person can fix without changing the episode (-> needs_attention)
 FIXABLE_BY_STAFF = ("credentials_expired", "quota_exhausted", "upload_expired")
 #: native scheduling only with at least this much more lead than the platform's minimum
-#: (clock skew between us and the platform, the time the publish call itself takes)
-NATIVE_MARGIN = 120.0
+#: (clock skew between us and the platform, the time the publish call itself takes); the
+#: account's ``native_min_lead_minutes`` (default 15) can ask for more
+NATIVE_MARGIN = 60.0
 
 
 @dataclass
@@ -199,7 +201,8 @@ class _Driver:
                 or self.remote.get("native_declined")):
             return None
         lead = (self.slot_real - utcnow()).total_seconds()
-        if lead < spec.min_schedule_lead + NATIVE_MARGIN:
+        own = float(getattr(parse_options(acc), "native_min_lead_minutes", 0.0)) * 60.0
+        if lead < max(spec.min_schedule_lead + NATIVE_MARGIN, own):
             return None
         if spec.max_schedule_lead is not None and lead > spec.max_schedule_lead:
             return None
@@ -344,6 +347,7 @@ class _Driver:
             with self.rt.db.session() as s:
                 s.query(Post).filter(Post.id == post.id).update({"remote": self.remote})
         try:
+            parse_options(acc)  # German problems for a bad option (start-up refuses them too)
             adapter = adapter_for(self.rt, acc)
             ctx = self._context(post, ep, acc, rendition, adapter)
         except Exception as exc:  # a bug or a bad account setting: staff must hear of it

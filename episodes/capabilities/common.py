@@ -7,16 +7,26 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 _TRUE = ("1", "true", "yes", "ja", "on")
 _FALSE = ("0", "false", "no", "nein", "off")
 
 
 class Options(BaseModel):
-    """Base of every platform's account options: frozen, unknown options refused."""
+    """Base of every platform's account options: frozen, unknown options refused.
+
+    Every platform takes the deadlines of the waits (``workers.waits``), in minutes; unset: the
+    platform's own (``PlatformSpec.*_deadline``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    processing_deadline_minutes: float | None = Field(
+        None, gt=0, description="longest wait for the platform's processing before publishing")
+    confirm_deadline_minutes: float | None = Field(
+        None, gt=0, description="longest wait for the platform to show a published post")
+    finish_deadline_minutes: float | None = Field(
+        None, gt=0, description="longest wait for captions, thumbnail and playlist")
 
 
 def _flag(value: Any) -> Any:
