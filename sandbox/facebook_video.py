@@ -7,7 +7,7 @@ Each status look (``GET /{video}?fields=status``) moves a video one step: proces
 
 * ``finish`` (default): Meta's SDK and Reels sample send ``finish`` right after the bytes and
   only then wait; Meta's Postman example shows ``processing_phase: not_started`` after a
-  complete upload (docs/platforms/facebook.md, FB-3);
+  complete upload (docs/platforms/facebook.md, FB-P1, FB-P2);
 * ``last_chunk``: processing runs as soon as the last byte is there, ``finish`` only adds the
   publishing phase.
 """

@@ -166,14 +166,18 @@ def test_page_video_finishes_right_after_the_bytes(kit, make_ctx, start_sandbox,
     assert len(posts) == 1 + 33 + 1  # start, ceil(size / window) transfers, finish
 
 
-@pytest.mark.parametrize("processing", PROCESSING)
-def test_vertical_rendition_goes_out_as_a_reel(kit, make_ctx, start_sandbox, tmp_path,
-                                               processing) -> None:
-    """A vertical rendition goes start -> one rupload POST -> finish with video_state, and the
-    adapter polls until the Reel is out; one published Reel."""
-    fb = _sandbox(start_sandbox, processing_starts=processing)
+@pytest.mark.parametrize(("point", "reading", "chunk"), [
+    ("processing_starts", "finish", 0), ("processing_starts", "last_chunk", 0),
+    ("pending_video_status", "upload_complete", 0), ("finish_answer", "success_with_id", 0),
+    ("rupload_chunks", "accepted", 4096), ("rupload_chunks", "single_request", 4096)])
+def test_vertical_rendition_goes_out_as_a_reel(kit, make_ctx, start_sandbox, tmp_path, point,
+                                               reading, chunk) -> None:
+    """A vertical rendition goes start -> rupload -> finish with video_state, and the adapter
+    polls until the Reel is out; one published Reel. With chunk_size set the bytes go in
+    pieces where the host takes them, else in one request."""
+    fb = _sandbox(start_sandbox, **{point: reading})
     fb.publish_polls = 2
-    adapter, creds = kit.adapter_for(fb)
+    adapter, creds = kit.adapter_for(fb, chunk_size=chunk)
     video = _vertical_mp4(tmp_path)
     ctx = make_ctx(adapter.account, creds, video)
     ctx = _ready(kit, adapter, ctx)
@@ -184,7 +188,9 @@ def test_vertical_rendition_goes_out_as_a_reel(kit, make_ctx, start_sandbox, tmp
     assert post["kind"] == "reel" and kit.fresh(ctx).remote["mode"] == "reels"
     with fb.lock:
         ruploads = [p for m, p in fb.requests_seen if m == "POST" and "/rupload/" in p]
-    assert len(ruploads) == 1
+    pieces = -(-video.size // 4096)
+    expected = {0: 1, 4096: pieces}[chunk] if reading != "single_request" else 2
+    assert len(ruploads) == expected
 
 
 def test_reel_sent_as_page_video_is_caught_as_draft(kit, make_ctx, start_sandbox,

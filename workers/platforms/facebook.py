@@ -14,11 +14,11 @@ Steps (see :mod:`.base`):
   ``video_reels`` ``start`` then the rupload host (:mod:`.rupload`). Records every id and offset
   at once; ``uploaded`` once the platform holds every byte.
 * ``poll`` before publishing: READY as soon as the bytes are there. Processing may only start
-  with ``finish`` (Meta's SDK and Reels sample send it right after the bytes; FB-3), so nothing
-  waits for ``video_status == "ready"`` here; :class:`ProcessingFailed` if the status already
-  says ``error``.
+  with ``finish`` (Meta's SDK and Reels sample send it right after the bytes; FB-P1, FB-P2), so
+  nothing waits for ``video_status == "ready"`` here; :class:`ProcessingFailed` if the status
+  already says ``error``.
 * ``publish``: ``finish`` (video: ``published``/``scheduled_publish_time``; Reel:
-  ``video_state=PUBLISHED|SCHEDULED``). It only acknowledges receipt (FB-4): ``confirm_after_
+  ``video_state=PUBLISHED|SCHEDULED``). It only acknowledges receipt (FB-P5): ``confirm_after_
   publish``, the orchestrator then polls. Tied to the recorded ids, it can never make a second
   video; a ``finish`` that may have gone through is checked first (description with the marker,
   ``published``, publishing phase). A refused time -> :class:`ScheduleTooClose`.
@@ -82,7 +82,7 @@ WEB_BASE = "https://www.facebook.com"
 _STATUS_FIELDS = "status,published,description,permalink_url"
 #: looks in a row that must show "processed, never publishing" before it counts as a draft
 _DRAFT_LOOKS = 3
-#: Graph's "already finished" subcode on a second finish [modelled; FB-4 in the docs file]
+#: Graph's "already finished" subcode on a second finish [modelled; FB-P6 in the docs file]
 _ALREADY_FINISHED = 1363040
 MIN_LEAD = 600.0  # 10 minutes [code FB-REELS-SAMPLE utils.js PUBLISH_TIME_INTERVAL_BUFFER]
 MAX_LEAD = 30 * 86_400.0  # not documented; 3p say 30 days (or 6 months): the smaller

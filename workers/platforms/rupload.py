@@ -11,7 +11,8 @@ instagram.md IG-U3), so :meth:`Rupload.upload` holds under every plausible readi
 
 1. ask the platform how many bytes it holds (``held``: Facebook's ``uploading_phase.
    bytes_transferred``; Instagram's offset lookup) and continue there;
-2. if the host refuses a continuation at a non-zero offset, start over at 0 once;
+2. if the host refuses a partial POST (``chunk_size`` set), send the rest in one request; if it
+   refuses a continuation at a non-zero offset, start over at 0 once;
 3. if it cannot tell (``held`` is None: lookup unsupported, session dead) or refuses even that,
    start a fresh session/container (``fresh``): the old one is never published, so there is no
    duplicate post.
@@ -152,6 +153,11 @@ class Rupload:
                     offset = known
                 ctx.record({"offset": offset})
             except RejectedByPlatform as exc:
+                if self.per_request > 0:  # the host may want the rest in one request
+                    log.info("%s: rupload refused a partial POST (%s); sending the rest in one",
+                             self.http.platform, exc.detail)
+                    self.per_request = 0
+                    continue
                 if offset > 0 and not tried_zero:
                     log.info("%s: rupload refused offset %s (%s); starting over at 0",
                              self.http.platform, offset, exc.detail)
