@@ -27,23 +27,20 @@ first is the default; the contract suite runs them all).
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
 from .base import Request, Response, route
-from .facebook_video import Track, Video
+from .facebook_video import FinishPartRoutes, Video
 from .graph import GraphSandbox, SandboxAccount, mp4_dimensions
 
 _FINISH_PARAMS = {"access_token", "upload_phase", "upload_session_id", "title", "description",
                   "published", "scheduled_publish_time", "content_tags", "custom_labels"}
 _REEL_FINISH_PARAMS = {"access_token", "upload_phase", "video_id", "video_state", "description",
                        "title", "scheduled_publish_time", "place"}
-_CAPTION_NAME = re.compile(r"^[^/\\]+\.([a-z]{2}_[A-Z]{2})\.srt$")
-_LOCALE = re.compile(r"^[a-z]{2}_[A-Z]{2}$")
 DAY = 86_400.0
 
 
-class FacebookSandbox(GraphSandbox):
+class FacebookSandbox(FinishPartRoutes, GraphSandbox):
     platform = "facebook"
     throttle_code = 32
     READINGS: ClassVar[dict[str, tuple[str, ...]]] = {
@@ -373,61 +370,3 @@ class FacebookSandbox(GraphSandbox):
             items.sort(key=lambda v: v.created, reverse=True)
             return Response(200, {"data": [v.fields(fields, self.page_id, self.readings)
                                            for v in items[:limit]]})
-
-    # --- after publishing --------------------------------------------------------------------
-    @route("GET", "/graph/{ver}/{node}/captions")
-    def list_captions(self, req: Request) -> Response:
-        form = req.form()
-        denied = self.authorize(req, form, kind="page")
-        if denied:
-            return denied
-        with self.lock:
-            v = self.videos.get(req.params["node"])
-            if v is None:
-                return self.invalid("(#100) Invalid video id", subcode=33)
-            data = [{"locale": t.locale, "is_default": i == 0, "file_name": t.file_name}
-                    for i, t in enumerate(v.captions)]
-            return Response(200, {"data": data, "paging": {}})
-
-    @route("POST", "/graph/{ver}/{node}/captions")
-    def captions(self, req: Request) -> Response:
-        form, files = self.multipart(req)
-        denied = self.authorize(req, form, kind="page")
-        if denied:
-            return denied
-        with self.lock:
-            v = self.videos.get(req.params["node"])
-            if v is None or not v.finished:
-                return self.invalid("(#100) Invalid video id", subcode=33)
-            item = files.get("captions_file")
-            locale = self._caption_locale(item, form.get("default_locale", ""))
-            if item is None or locale is None:
-                return self.invalid("(#100) captions_file must be an .srt file with its locale "
-                                    "(e.g. folge.de_DE.srt, default_locale=de_DE)")
-            if self.reading("caption_repost") == "replaces":
-                v.captions = [t for t in v.captions if t.locale != locale]
-            v.captions.append(Track(locale=locale, file_name=item[0]))
-            return Response(200, {"success": True})
-
-    def _caption_locale(self, item: tuple[str, bytes] | None, default: str) -> str | None:
-        if item is None or not item[0].endswith(".srt"):
-            return None
-        if self.reading("caption_name") == "locale_in_filename":
-            m = _CAPTION_NAME.match(item[0])
-            return m.group(1) if m else None
-        return default if _LOCALE.match(default) else None
-
-    @route("POST", "/graph/{ver}/{node}/thumbnails")
-    def thumbnails(self, req: Request) -> Response:
-        form, files = self.multipart(req)
-        denied = self.authorize(req, form, kind="page")
-        if denied:
-            return denied
-        with self.lock:
-            v = self.videos.get(req.params["node"])
-            if v is None or not v.finished:
-                return self.invalid("(#100) Invalid video id", subcode=33)
-            if "source" not in files:
-                return self.invalid("(#100) The parameter source is required")
-            v.thumbnails += 1
-            return Response(200, {"success": True})

@@ -1,6 +1,7 @@
 """The life of one video in the Facebook sandbox: bytes, processing, publishing, status.
 
-Kept apart from the routes (``sandbox/facebook.py``) so the phases can be read in one place.
+Kept apart from the routes (``sandbox/facebook.py``) so the phases can be read in one place;
+the caption and thumbnail routes of a published video live here too (:class:`FinishPartRoutes`).
 Each status look (``GET /{video}?fields=status``) moves a video one step: processing takes
 ``polls_left`` looks once it has started, publishing ``publish_polls_left`` more once
 ``finish`` asked for it. When processing starts is the reading ``processing_starts``:
@@ -14,10 +15,15 @@ Each status look (``GET /{video}?fields=status``) moves a video one step: proces
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .base import Request, Response, route
 from .graph import Blob
+
+_CAPTION_NAME = re.compile(r"^[^/\\]+\.([a-z]{2}_[A-Z]{2})\.srt$")
+_LOCALE = re.compile(r"^[a-z]{2}_[A-Z]{2}$")
 
 
 @dataclass
@@ -144,3 +150,72 @@ def _upload_state(v: Video) -> str:
     if v.blob.complete:
         return "complete"
     return "in_progress" if v.blob.size else "not_started"
+
+
+class FinishPartRoutes:
+    """``/{video}/captions`` (GET lists the tracks, POST adds one) and ``/{video}/thumbnails``,
+    mixed into the Facebook sandbox."""
+
+    videos: dict[str, Video]
+    lock: Any
+    multipart: Any
+    authorize: Any
+    invalid: Any
+    reading: Any
+
+    @route("GET", "/graph/{ver}/{node}/captions")
+    def list_captions(self, req: Request) -> Response:
+        form = req.form()
+        denied = self.authorize(req, form, kind="page")
+        if denied:
+            return denied
+        with self.lock:
+            v = self.videos.get(req.params["node"])
+            if v is None:
+                return self.invalid("(#100) Invalid video id", subcode=33)
+            data = [{"locale": t.locale, "is_default": i == 0, "file_name": t.file_name}
+                    for i, t in enumerate(v.captions)]
+            return Response(200, {"data": data, "paging": {}})
+
+    @route("POST", "/graph/{ver}/{node}/captions")
+    def captions(self, req: Request) -> Response:
+        form, files = self.multipart(req)
+        denied = self.authorize(req, form, kind="page")
+        if denied:
+            return denied
+        with self.lock:
+            v = self.videos.get(req.params["node"])
+            if v is None or not v.finished:
+                return self.invalid("(#100) Invalid video id", subcode=33)
+            item = files.get("captions_file")
+            locale = self._caption_locale(item, form.get("default_locale", ""))
+            if item is None or locale is None:
+                return self.invalid("(#100) captions_file must be an .srt file with its locale "
+                                    "(e.g. folge.de_DE.srt, default_locale=de_DE)")
+            if self.reading("caption_repost") == "replaces":
+                v.captions = [t for t in v.captions if t.locale != locale]
+            v.captions.append(Track(locale=locale, file_name=item[0]))
+            return Response(200, {"success": True})
+
+    def _caption_locale(self, item: tuple[str, bytes] | None, default: str) -> str | None:
+        if item is None or not item[0].endswith(".srt"):
+            return None
+        if self.reading("caption_name") == "locale_in_filename":
+            m = _CAPTION_NAME.match(item[0])
+            return m.group(1) if m else None
+        return default if _LOCALE.match(default) else None
+
+    @route("POST", "/graph/{ver}/{node}/thumbnails")
+    def thumbnails(self, req: Request) -> Response:
+        form, files = self.multipart(req)
+        denied = self.authorize(req, form, kind="page")
+        if denied:
+            return denied
+        with self.lock:
+            v = self.videos.get(req.params["node"])
+            if v is None or not v.finished:
+                return self.invalid("(#100) Invalid video id", subcode=33)
+            if "source" not in files:
+                return self.invalid("(#100) The parameter source is required")
+            v.thumbnails += 1
+            return Response(200, {"success": True})
