@@ -43,6 +43,9 @@ class Fault:
     reset: bool = False  # close the connection without an answer
     read_bytes: int | None = None  # with reset: read this much of the body first
     after: bool = False  # with reset: handle the request fully, then drop the answer
+    #: with reset and read_bytes on a streamed route: the handler gets the first read_bytes as
+    #: a body that ends early (the platform keeps what arrived), then the connection drops
+    partial: bool = False
     delay: float = 0.0  # seconds to wait before acting
     times: int = 1
 
@@ -277,6 +280,9 @@ class Sandbox:
 class _RequestHandler(BaseHTTPRequestHandler):
     owner: ClassVar[Sandbox]
     protocol_version = "HTTP/1.1"
+    #: headers and body go out in separate writes; with Nagle each answer waited ~40 ms for
+    #: the client's delayed ACK
+    disable_nagle_algorithm = True
 
     def log_message(self, *args: Any) -> None:  # quiet
         return None
@@ -328,6 +334,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if fault and fault.delay:
             time.sleep(fault.delay)
         stream = BodyStream(self.rfile, length)
+        if fault and fault.reset and not fault.after and fault.partial and fault.read_bytes:
+            cut = BodyStream(self.rfile, min(fault.read_bytes, length))
+            sb.dispatch(Request(self.command, path, query, headers, b"", {}, cut))
+            self._reset()
+            return
         if fault and fault.reset and not fault.after:
             if fault.read_bytes:
                 while stream.consumed < min(fault.read_bytes, length):

@@ -1,48 +1,72 @@
-"""A local Facebook Page: chunked video upload, Page Reels, status, captions, thumbnails.
+"""A local Facebook Page: chunked Page videos, Page Reels, status, captions, thumbnails.
 
-Enforces (PLATFORM-APIS.md §1 and §8):
+What it enforces comes from docs/platforms/facebook.md (the conformance table, with sources):
 
-* Page videos (``/graph-video/{ver}/{page}/videos``, refused on ``/graph``): ``upload_phase``
-  ``start`` needs ``file_size`` and answers a window ``start_offset``/``end_offset`` (strings,
-  ``chunk_window`` bytes); ``transfer`` must carry exactly that window as multipart file
-  ``video_file_chunk``, else code 6000 / subcode 1363037 with the right window in ``error_data``;
-  ``finish`` before all bytes or twice -> error; unknown parameters -> code 100.
+* Page videos (``/{page}/videos`` on ``/graph`` or ``/graph-video``: Meta's overview calls the
+  video host deprecated, its SDK still uses it): ``upload_phase`` ``start`` needs ``file_size``
+  and answers a window ``start_offset``/``end_offset`` (strings, ``chunk_window`` bytes);
+  ``transfer`` must carry exactly that window as multipart file ``video_file_chunk``, else code
+  6000 / subcode 1363037; ``finish`` before all bytes or twice -> error; unknown parameters ->
+  code 100.
 * Reels (``/graph/{ver}/{page}/video_reels``): ``start`` returns ``video_id`` and
-  ``upload_url``; the rupload POST needs ``Authorization: OAuth``, ``offset`` equal to the bytes
-  held and ``file_size``; ``finish`` before all bytes or twice -> error; at most ``reels_limit``
-  published or scheduled reels per rolling 24 h.
-* Processing starts once every byte is there and takes ``processing_polls`` status looks
-  (``GET /{video}?fields=status``), ending ``ready`` or ``error`` (``processing_phase.errors``)
-  [modelled; the real timing is not documented]. ``finish`` only acknowledges receipt: the
-  video goes public (or scheduled) ``publish_polls`` looks later, once processing is done.
-* A vertical video sent through ``/videos`` (it is really a Reel) stays an unpublished draft —
-  the known failure of other tools — and never shows up in ``published``.
+  ``upload_url``; the rupload POST needs ``Authorization: OAuth``, ``offset`` and ``file_size``;
+  ``finish`` before all bytes or twice -> error; at most ``reels_limit`` published or scheduled
+  Reels per rolling 24 h.
+* ``finish`` only acknowledges (``{"success": true}``): processing and publishing go on over the
+  following status looks (``sandbox/facebook_video.py``). A vertical video sent through
+  ``/videos`` stays an unpublished draft (the known failure of other tools).
 * Scheduling: ``scheduled_publish_time`` only with ``published=false`` / ``video_state=
-  SCHEDULED``, at least 10 minutes and at most ``schedule_max_days`` ahead.
-* Captions: ``captions_file`` named ``<name>.<ll_CC>.srt``.
+  SCHEDULED``, at least 10 minutes and at most ``schedule_max_days`` ahead (code 100
+  otherwise, the message Graph gives for it).
+* Captions: ``POST /{video}/captions`` (``captions_file``, ``default_locale``) adds a track;
+  ``GET`` lists the tracks.
+
+Where Meta's documents are silent the sandbox serves each plausible reading (``READINGS``, the
+first is the default; the contract suite runs them all).
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
-from workers.platforms.base import Account
+from typing import Any, ClassVar
 
 from .base import Request, Response, route
-from .graph import GraphSandbox, mp4_dimensions
+from .facebook_video import FinishPartRoutes, Video
+from .graph import GraphSandbox, SandboxAccount, mp4_dimensions
 
 _FINISH_PARAMS = {"access_token", "upload_phase", "upload_session_id", "title", "description",
                   "published", "scheduled_publish_time", "content_tags", "custom_labels"}
 _REEL_FINISH_PARAMS = {"access_token", "upload_phase", "video_id", "video_state", "description",
                        "title", "scheduled_publish_time", "place"}
-_CAPTION_NAME = re.compile(r"^[^/\\]+\.[a-z]{2}_[A-Z]{2}\.srt$")
 DAY = 86_400.0
 
 
-class FacebookSandbox(GraphSandbox):
+class FacebookSandbox(FinishPartRoutes, GraphSandbox):
     platform = "facebook"
     throttle_code = 32
+    READINGS: ClassVar[dict[str, tuple[str, ...]]] = {
+        # when processing starts: at finish (SDK, Reels sample, Postman example) or already at
+        # the last transferred byte
+        "processing_starts": ("finish", "last_chunk"),
+        # video_status once every byte is there but before processing: Meta's Postman example
+        # shows "processing" (with processing_phase not_started); "upload_complete" is the
+        # other plausible value
+        "pending_video_status": ("processing", "upload_complete"),
+        # a transfer with the wrong window: 1363037 with the wanted window in error_data (SDK)
+        # or without it (then uploading_phase.bytes_transferred tells)
+        "transfer_resume": ("window_in_error", "status_offset"),
+        # a Reel rupload POST cut off: the host keeps the bytes and reports bytes_transferred;
+        # or drops them, reports nothing and wants offset 0; or the session is dead
+        "reel_resume": ("bytes_transferred", "restart", "fresh_session"),
+        # whether one rupload POST may carry only part of the file
+        "rupload_chunks": ("accepted", "single_request"),
+        # what finish answers
+        "finish_answer": ("success", "success_with_id"),
+        # how the caption file names its locale: in the file name (long-standing convention)
+        # or by default_locale alone
+        "caption_name": ("locale_in_filename", "default_locale_only"),
+        # a second caption upload for the same locale: another track, or a replacement
+        "caption_repost": ("adds_track", "replaces"),
+    }
 
     def __init__(
         self,
@@ -65,41 +89,43 @@ class FacebookSandbox(GraphSandbox):
         self.page_id = "104857600000001"
         self.page_token = "EAAPAGE-sandbox-token-1"
         self.tokens[self.page_token] = {"kind": "page", "expired": False}
-        self.videos: dict[str, dict[str, Any]] = {}
+        self.videos: dict[str, Video] = {}
         self.sessions: dict[str, str] = {}  # upload_session_id -> video id
 
-    def account(self, name: str = "facebook-test") -> tuple[Account, dict[str, str]]:
-        base = self.url
-        return Account(
+    def account(self, name: str = "facebook-test") -> tuple[SandboxAccount, dict[str, str]]:
+        return SandboxAccount(
             name=name, platform="facebook", display_name="Landkreis (Sandbox-Seite)",
-            api_base=f"{base}/graph/{self.version}",
-            options={"page_id": self.page_id, "video_base": f"{base}/graph-video/{self.version}",
-                     "web_base": base, "chunk_size": 64 * 1024},
+            api_base=f"{self.url}/graph/{self.version}",
+            options={"page_id": self.page_id, "web_base": self.url},
         ), {"access_token": self.page_token}
 
     # --- introspection --------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         out = []
+        now = self.now()
         for v in self.videos.values():
-            self._settle(v)
-            if v["public"] or (v["scheduled_at"] and self._processed(v)):
+            v.settle(now)
+            if v.public or (v.scheduled_at is not None and v.settled):
                 out.append({
-                    "id": v["id"], "url": self._permalink(v), "sha256": v["blob"].sha256,
-                    "size": v["blob"].size, "text": v["description"], "title": v["title"],
-                    "kind": v["kind"], "scheduled": not v["public"],
-                    "captions": list(v["captions"]), "thumbnails": v["thumbnails"],
+                    "id": v.id, "url": v.permalink(self.page_id), "sha256": v.blob.sha256,
+                    "size": v.blob.size, "text": v.description, "title": v.title,
+                    "kind": v.kind, "scheduled": not v.public,
+                    "captions": [t.locale for t in v.captions], "thumbnails": v.thumbnails,
                 })
-        drafts = [v["id"] for v in self.videos.values() if v["finished"] and v["draft"]]
+        drafts = [v.id for v in self.videos.values() if v.finished and v.draft]
         return {"platform": self.platform, "published": out, "drafts": drafts,
                 "videos": len(self.videos)}
 
-    # --- page videos (chunked upload on graph-video) ---------------------------------------
+    # --- page videos (chunked upload) ------------------------------------------------------
     @route("POST", "/graph/{ver}/{node}/videos")
-    def videos_on_wrong_host(self, req: Request) -> Response:
-        return self.invalid("Video uploads must be sent to graph-video.facebook.com.")
+    def page_videos_graph(self, req: Request) -> Response:
+        return self._page_videos(req)
 
     @route("POST", "/graph-video/{ver}/{node}/videos")
     def page_videos(self, req: Request) -> Response:
+        return self._page_videos(req)
+
+    def _page_videos(self, req: Request) -> Response:
         form, files = self.multipart(req)
         denied = self.authorize(req, form, kind="page")
         if denied:
@@ -114,24 +140,14 @@ class FacebookSandbox(GraphSandbox):
                 return self._transfer(form, files)
             if phase == "finish":
                 return self._finish_video(form)
-            if phase == "cancel":
-                vid = self.sessions.get(form.get("upload_session_id", ""))
-                if vid:
-                    self.videos[vid]["cancelled"] = True
-                return Response(200, {"success": True})
         return self.invalid("The sandbox only supports upload_phase=start/transfer/finish.")
 
-    def _new_video(self, kind: str) -> dict[str, Any]:
-        vid = self.new_id()
-        v = {"id": vid, "kind": kind, "blob": self.new_blob(vid), "finished": False,
-             "public": False, "draft": False, "scheduled_at": None, "title": "",
-             "description": "", "polls_left": 0, "error": None, "captions": [],
-             "thumbnails": 0, "cancelled": False, "created": self.now(), "session": None,
-             "finished_at": None, "publish": False, "publish_polls_left": 0}
-        v["polls_left"] = self.processing_polls
-        if self.fail_processing:
-            v["error"] = self.fail_processing.pop(0)
-        self.videos[vid] = v
+    def _new_video(self, kind: str) -> Video:
+        v = Video(id=self.new_id(), kind=kind, blob=self.new_blob(self.new_id()),
+                  created=self.now(), polls_left=self.processing_polls,
+                  publish_polls_left=self.publish_polls,
+                  error=self.fail_processing.pop(0) if self.fail_processing else None)
+        self.videos[v.id] = v
         return v
 
     def _start(self, form: dict[str, str]) -> Response:
@@ -142,17 +158,16 @@ class FacebookSandbox(GraphSandbox):
         if size <= 0:
             return self.invalid("(#100) file_size must be positive")
         v = self._new_video("video")
-        v["blob"].declared = size
-        session = self.new_id()
-        v["session"] = session
-        self.sessions[session] = v["id"]
+        v.blob.declared = size
+        v.session = self.new_id()
+        self.sessions[v.session] = v.id
         start, end = self._window(v)
-        return Response(200, {"upload_session_id": session, "video_id": v["id"],
+        return Response(200, {"upload_session_id": v.session, "video_id": v.id,
                               "start_offset": str(start), "end_offset": str(end)})
 
-    def _window(self, v: dict[str, Any]) -> tuple[int, int]:
-        start = v["blob"].size
-        return start, min(start + self.chunk_window, v["blob"].declared)
+    def _window(self, v: Video) -> tuple[int, int]:
+        start = v.blob.size
+        return start, min(start + self.chunk_window, v.blob.declared or 0)
 
     def _transfer(self, form: dict[str, str], files: dict[str, tuple[str, bytes]]) -> Response:
         vid = self.sessions.get(form.get("upload_session_id", ""))
@@ -165,13 +180,19 @@ class FacebookSandbox(GraphSandbox):
             offset = int(form["start_offset"])
         except (KeyError, ValueError):
             offset = -1
-        if v["finished"] or chunk is None or offset != start or len(chunk[1]) != end - start:
+        if v.finished or chunk is None or offset != start or len(chunk[1]) != end - start:
+            data = ({"start_offset": str(start), "end_offset": str(end)}
+                    if self.reading("transfer_resume") == "window_in_error" else None)
             return self.error(6000, "There was a problem uploading your video file. Please try "
-                                    "again with another file.", subcode=1363037,
-                              data={"start_offset": str(start), "end_offset": str(end)})
-        v["blob"].append(chunk[1])
+                                    "again with another file.", subcode=1363037, data=data)
+        v.blob.append(chunk[1])
+        self._bytes_arrived(v)
         start, end = self._window(v)
         return Response(200, {"start_offset": str(start), "end_offset": str(end)})
+
+    def _bytes_arrived(self, v: Video) -> None:
+        if v.blob.complete and self.reading("processing_starts") == "last_chunk":
+            v.processing_started = True
 
     def _finish_video(self, form: dict[str, str]) -> Response:
         unknown = set(form) - _FINISH_PARAMS
@@ -181,12 +202,9 @@ class FacebookSandbox(GraphSandbox):
         if vid is None:
             return self.invalid("Invalid upload_session_id")
         v = self.videos[vid]
-        if v["finished"]:
-            return self.error(6000, "This upload session has already been finished.",
-                              subcode=1363040)
-        if not v["blob"].complete:
-            return self.error(6000, "The video file you tried to upload is incomplete.",
-                              subcode=1363019)
+        refused = self._finish_refused(v)
+        if refused:
+            return refused
         published = form.get("published", "true").lower() != "false"
         when = form.get("scheduled_publish_time")
         if when is not None:
@@ -195,14 +213,31 @@ class FacebookSandbox(GraphSandbox):
             bad = self._bad_schedule(when)
             if bad:
                 return bad
-            v["scheduled_at"] = float(when)
-        dims = mp4_dimensions(v["blob"].path)
-        v["draft"] = not published and when is None
+            v.scheduled_at = float(when)
+        dims = mp4_dimensions(v.blob.path)
+        v.draft = not published and when is None
         if published and dims and dims[1] > dims[0]:
-            v["draft"] = True  # a vertical upload to /videos is treated as a reel draft
-        self._begin_processing(v, form)
-        v["publish"] = published and not v["draft"]
-        self._settle(v)
+            v.draft = True  # a vertical upload to /videos is kept as a reel draft
+        v.publish = published and not v.draft
+        return self._finished(v, form)
+
+    def _finish_refused(self, v: Video) -> Response | None:
+        if v.finished:
+            return self.error(6000, "This upload session has already been finished.",
+                              subcode=1363040)
+        if not v.blob.complete:
+            return self.error(6000, "The video file you tried to upload is incomplete.",
+                              subcode=1363019)
+        return None
+
+    def _finished(self, v: Video, form: dict[str, str]) -> Response:
+        v.finished, v.finished_at = True, self.now()
+        v.processing_started = True
+        v.title = form.get("title", "")
+        v.description = form.get("description", "")
+        v.settle(self.now())
+        if self.reading("finish_answer") == "success_with_id":
+            return Response(200, {"success": True, "video_id": v.id})
         return Response(200, {"success": True})
 
     def _bad_schedule(self, when: str) -> Response | None:
@@ -212,16 +247,8 @@ class FacebookSandbox(GraphSandbox):
             return self.invalid("(#100) The specified scheduled publish time is invalid.")
         now = self.now()
         if t < now + 600 or t > now + self.schedule_max_days * DAY:
-            return self.invalid("(#100) The specified scheduled publish time is invalid: it "
-                                "must be between 10 minutes and "
-                                f"{self.schedule_max_days:g} days from the time of the request.")
+            return self.invalid("(#100) The specified scheduled publish time is invalid.")
         return None
-
-    def _begin_processing(self, v: dict[str, Any], form: dict[str, str]) -> None:
-        v["finished"] = True
-        v["title"] = form.get("title", "")
-        v["description"] = form.get("description", "")
-        v["publish_polls_left"] = self.publish_polls
 
     # --- Reels -----------------------------------------------------------------------------
     @route("POST", "/graph/{ver}/{node}/video_reels")
@@ -236,8 +263,8 @@ class FacebookSandbox(GraphSandbox):
         with self.lock:
             if phase == "start":
                 v = self._new_video("reel")
-                url = f"{self.url}/rupload/video-upload/{self.version}/{v['id']}"
-                return Response(200, {"video_id": v["id"], "upload_url": url})
+                url = f"{self.url}/rupload/video-upload/{self.version}/{v.id}"
+                return Response(200, {"video_id": v.id, "upload_url": url})
             if phase == "finish":
                 return self._finish_reel(form)
         return self.invalid("(#100) upload_phase must be one of start, finish")
@@ -247,12 +274,11 @@ class FacebookSandbox(GraphSandbox):
         if unknown:
             return self.invalid(f"(#100) Invalid parameter: {sorted(unknown)[0]}")
         v = self.videos.get(form.get("video_id", ""))
-        if v is None or v["kind"] != "reel":
+        if v is None or v.kind != "reel":
             return self.invalid("(#100) Invalid video_id")
-        if v["finished"]:
-            return self.error(6000, "This reel has already been finished.", subcode=1363040)
-        if not v["blob"].complete:
-            return self.error(6000, "The video upload is not complete.", subcode=1363019)
+        refused = self._finish_refused(v)
+        if refused:
+            return refused
         state = form.get("video_state", "")
         when = form.get("scheduled_publish_time")
         if state not in ("PUBLISHED", "DRAFT", "SCHEDULED"):
@@ -266,33 +292,44 @@ class FacebookSandbox(GraphSandbox):
                 return bad
         if state != "DRAFT":
             day_ago = self.now() - DAY
-            used = sum(1 for r in self.videos.values() if r["kind"] == "reel" and r["finished"]
-                       and not r["draft"] and r["finished_at"] > day_ago)
+            used = sum(1 for r in self.videos.values() if r.kind == "reel" and r.finished
+                       and not r.draft and (r.finished_at or 0) > day_ago)
             if used >= self.reels_limit:
-                # the limit is documented [doc FB-REELS]; its error code is not [unverified]
+                # the limit is documented [FB-REELS]; its error code is not [unverified]
                 return self.error(4, "(#4) Reels publishing limit reached: 30 API-published "
                                      "reels per 24 hours.")
         if when is not None:
-            v["scheduled_at"] = float(when)
-        v["draft"] = state == "DRAFT"
-        v["finished_at"] = self.now()
-        self._begin_processing(v, form)
-        v["publish"] = state == "PUBLISHED"
-        self._settle(v)
-        return Response(200, {"success": True})
+            v.scheduled_at = float(when)
+        v.draft = state == "DRAFT"
+        v.publish = state == "PUBLISHED"
+        return self._finished(v, form)
 
     @route("POST", "/rupload/video-upload/{ver}/{video_id}", stream=True)
     def rupload(self, req: Request) -> Response:
+        if not req.headers.get("authorization", "").lower().startswith("oauth "):
+            return self.rupload_error(400, "NotAuthorizedError",
+                                      "User not authorized to perform this request")
         denied = self.authorize(req, {}, kind="page", header_only=True)
         if denied:
             return denied
         with self.lock:
             v = self.videos.get(req.params["video_id"])
-            if v is None or v["kind"] != "reel":
-                return self.invalid("Unknown video id for upload.")
-            if v["finished"]:
-                return self.invalid("The upload for this video was already finished.")
-            return self.receive_rupload(req, v["blob"])
+            if v is None or v.kind != "reel":
+                return self.rupload_error(400, "InvalidRequest", "Invalid video id")
+            if v.finished or v.dead:
+                return self.rupload_error(400, "InvalidRequest",
+                                          "This upload session no longer accepts bytes")
+            reading = self.reading("reel_resume")
+            held = v.blob.size
+            resp, cut = self.receive_rupload(req, v.blob, restart_at_zero=reading == "restart")
+            if cut and reading == "restart":
+                v.blob.truncate(0)
+            elif cut and reading == "fresh_session":
+                v.dead = True
+            elif resp.status != 200 and reading == "fresh_session" and held:
+                v.dead = True  # a resumed POST the session cannot take
+            self._bytes_arrived(v)
+            return resp
 
     # --- reading ---------------------------------------------------------------------------
     @route("GET", "/graph/{ver}/{node}")
@@ -309,8 +346,9 @@ class FacebookSandbox(GraphSandbox):
             if v is None:
                 return self.error(100, f"Unsupported get request. Object with ID '{node}' does "
                                        "not exist.", type_="GraphMethodException", subcode=33)
-            self._tick(v)
-            return Response(200, self._fields(v, form.get("fields", "id")))
+            v.tick(self.now())
+            return Response(200, v.fields(form.get("fields", "id"), self.page_id,
+                                          self.readings))
 
     @route("GET", "/graph/{ver}/{node}/videos")
     def list_videos(self, req: Request) -> Response:
@@ -328,115 +366,7 @@ class FacebookSandbox(GraphSandbox):
         limit = int(form.get("limit", "25"))
         fields = form.get("fields", "id,description,updated_time")
         with self.lock:
-            items = [v for v in self.videos.values() if v["kind"] == kind and v["finished"]]
-            items.sort(key=lambda v: v["created"], reverse=True)
-            return Response(200, {"data": [self._fields(v, fields) for v in items[:limit]]})
-
-    def _tick(self, v: dict[str, Any]) -> None:
-        """One status look: processing advances; after it and ``finish`` the video goes out."""
-        if v["blob"].complete and v["polls_left"] > 0:
-            v["polls_left"] -= 1
-        elif v["finished"] and v["polls_left"] == 0 and v["publish_polls_left"] > 0:
-            v["publish_polls_left"] -= 1
-        self._settle(v)
-
-    def _settle(self, v: dict[str, Any]) -> None:
-        if v["finished"] and self._processed(v) and v["publish"]:
-            v["public"] = True
-        self._advance_schedule(v)
-
-    @staticmethod
-    def _processed(v: dict[str, Any]) -> bool:
-        return v["polls_left"] == 0 and not v["error"] and v["publish_polls_left"] == 0
-
-    def _advance_schedule(self, v: dict[str, Any]) -> None:
-        if v["scheduled_at"] and self._processed(v) and self.now() >= v["scheduled_at"]:
-            v["public"], v["scheduled_at"] = True, None
-
-    def _permalink(self, v: dict[str, Any]) -> str:
-        if v["kind"] == "reel":
-            return f"/reel/{v['id']}/"
-        return f"/{self.page_id}/videos/{v['id']}/"
-
-    def _fields(self, v: dict[str, Any], fields: str) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": v["id"]}
-        wanted = {f.strip() for f in fields.split(",")}
-        if "status" in wanted:
-            out["status"] = self._status(v)
-        if "description" in wanted:
-            out["description"] = v["description"]
-        if "title" in wanted:
-            out["title"] = v["title"]
-        if "published" in wanted:
-            out["published"] = v["public"]
-        if "permalink_url" in wanted:
-            out["permalink_url"] = self._permalink(v)
-        return out
-
-    def _status(self, v: dict[str, Any]) -> dict[str, Any]:
-        blob = v["blob"]
-        up = "complete" if blob.complete else ("in_progress" if blob.size else "not_started")
-        uploading = {"status": up, "bytes_transferred": blob.size}
-        if blob.declared is not None:
-            uploading["source_file_size"] = blob.declared
-        status: dict[str, Any] = {
-            "video_status": "upload_complete" if blob.complete else "uploading",
-            "uploading_phase": uploading, "processing_phase": {"status": "not_started"},
-            "publishing_phase": {"status": "not_started"}, "processing_progress": 0,
-        }
-        if not blob.complete:
-            return status
-        if v["polls_left"] > 0:
-            status.update(video_status="processing", processing_progress=50,
-                          processing_phase={"status": "in_progress"})
-        elif v["error"]:
-            errors = [{"code": 1363008, "message": v["error"]}]
-            status.update(video_status="error",
-                          processing_phase={"status": "error", "errors": errors})
-            return status
-        else:
-            status.update(video_status="ready", processing_progress=100,
-                          processing_phase={"status": "complete"})
-        if v["public"]:
-            status["publishing_phase"] = {"status": "complete", "publish_status": "published"}
-        elif v["scheduled_at"] and self._processed(v):
-            status["publishing_phase"] = {"status": "complete", "publish_status": "scheduled",
-                                          "publish_time": int(v["scheduled_at"])}
-        elif v["finished"] and not v["draft"]:
-            status["publishing_phase"] = {"status": "in_progress"}
-        return status
-
-    # --- after publishing --------------------------------------------------------------------
-    @route("POST", "/graph/{ver}/{node}/captions")
-    def captions(self, req: Request) -> Response:
-        form, files = self.multipart(req)
-        denied = self.authorize(req, form, kind="page")
-        if denied:
-            return denied
-        with self.lock:
-            v = self.videos.get(req.params["node"])
-            if v is None or not v["finished"]:
-                return self.invalid("(#100) Invalid video id", subcode=33)
-            item = files.get("captions_file")
-            if item is None or not _CAPTION_NAME.match(item[0]):
-                return self.invalid("(#100) captions_file must be an .srt file named "
-                                    "<name>.<locale>.srt, e.g. folge.de_DE.srt")
-            locale = item[0].rsplit(".", 2)[1]
-            if locale not in v["captions"]:
-                v["captions"].append(locale)
-            return Response(200, {"success": True})
-
-    @route("POST", "/graph/{ver}/{node}/thumbnails")
-    def thumbnails(self, req: Request) -> Response:
-        form, files = self.multipart(req)
-        denied = self.authorize(req, form, kind="page")
-        if denied:
-            return denied
-        with self.lock:
-            v = self.videos.get(req.params["node"])
-            if v is None or not v["finished"]:
-                return self.invalid("(#100) Invalid video id", subcode=33)
-            if "source" not in files:
-                return self.invalid("(#100) The parameter source is required")
-            v["thumbnails"] += 1
-            return Response(200, {"success": True})
+            items = [v for v in self.videos.values() if v.kind == kind and v.finished]
+            items.sort(key=lambda v: v.created, reverse=True)
+            return Response(200, {"data": [v.fields(fields, self.page_id, self.readings)
+                                           for v in items[:limit]]})

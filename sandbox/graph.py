@@ -2,16 +2,23 @@
 
 * URL layout on one local server: ``/graph/{ver}/...`` stands for ``graph.facebook.com``,
   ``/graph-video/{ver}/...`` for ``graph-video.facebook.com`` and ``/rupload/...`` for
-  ``rupload.facebook.com``, so a request sent to the wrong host is refused as it would be.
+  ``rupload.facebook.com``.
 * tokens: ``access_token`` in the query/form or ``Authorization: OAuth|Bearer``; an unknown
   token -> code 190 "Invalid OAuth access token", an expired one -> 190 / subcode 463; a token of
   the wrong kind (user vs Page) -> 190 as well.
 * errors in the real format ``{"error": {"message", "type", "code", "error_subcode",
-  "fbtrace_id"}}`` (HTTP 400 for OAuth and parameter errors [unverified status]).
+  "fbtrace_id"}}`` (HTTP 400 for OAuth and parameter errors [unverified status]); the rupload
+  host answers in its own shape ``{"debug_info": {"retriable", "type", "message"}}`` (seen by
+  third parties on the live host; docs/platforms/facebook.md, R-ERR).
 * a rolling per-token call budget (``rate_limit`` calls per ``rate_window`` seconds): every
-  answer carries ``X-Business-Use-Case-Usage``; over budget -> the platform's throttle code with
-  ``estimated_time_to_regain_access`` (minutes) and no ``Retry-After``.
+  answer carries ``X-Business-Use-Case-Usage``; over budget -> the sandbox's ``throttle_code``
+  (4, 17, 32 or 613) with ``estimated_time_to_regain_access`` (minutes) and no ``Retry-After``.
 * uploaded bytes go to files in a temp dir (removed in ``stop()``) with a running sha256.
+* the rupload POST (``offset``/``file_size`` headers, raw body): bytes that arrive before the
+  connection drops are kept; what the platform then does with them is each sandbox's reading.
+
+The sandboxes never import ``workers``: :class:`SandboxAccount` has the attribute names of the
+adapters' ``Account`` so callers build one from the other.
 """
 
 from __future__ import annotations
@@ -25,12 +32,25 @@ import math
 import shutil
 import struct
 import tempfile
+import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .base import Request, Response, Sandbox
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxAccount:
+    """An account pointed at a sandbox (same attribute names as the adapters' ``Account``)."""
+
+    name: str
+    platform: str
+    display_name: str
+    api_base: str
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -47,6 +67,14 @@ class Blob:
             fh.write(data)
         self._hash.update(data)
         self.size += len(data)
+
+    def truncate(self, size: int) -> None:
+        """Keep only the first ``size`` bytes (a platform that drops what a broken request
+        carried)."""
+        data = self.path.read_bytes()[:size] if self.path.exists() else b""
+        self.path.write_bytes(data)
+        self._hash = hashlib.sha256(data)
+        self.size = len(data)
 
     @property
     def sha256(self) -> str:
@@ -80,6 +108,14 @@ class GraphSandbox(Sandbox):
         self.fail_processing: list[str] = []  # errors for the next uploads' processing
         self._calls: dict[str, list[float]] = {}
         self._ids = itertools.count(17_841_400_000_000_001)
+        #: tests: a rupload POST that has received ``hold_after`` bytes sets ``holding`` and
+        #: waits for ``hold`` before it reads on (so a client can be killed mid-request)
+        self.hold_after: int | None = None
+        self.hold = threading.Event()
+        self.holding = threading.Event()
+        #: tests: set once a rupload POST has ended (``last_cut``: its body ended early)
+        self.rupload_done = threading.Event()
+        self.last_cut = False
         self.tmp = Path(tempfile.mkdtemp(prefix=f"wtg-sandbox-{self.platform}-"))
 
     # --- lifecycle and clock --------------------------------------------------------------
@@ -224,29 +260,57 @@ class GraphSandbox(Sandbox):
                 fields[name] = payload.decode("utf-8")
         return fields, files
 
-    def receive_rupload(self, req: Request, blob: Blob) -> Response:
-        """A ``rupload`` POST: headers ``offset`` and ``file_size``, raw bytes streamed."""
+    def rupload_error(self, status: int, type_: str, message: str, *,
+                      retriable: bool = False) -> Response:
+        """An answer of the rupload host, in its own error shape."""
+        return Response(status, {"debug_info": {"retriable": retriable, "type": type_,
+                                                "message": message}})
+
+    def receive_rupload(self, req: Request, blob: Blob, *,
+                        restart_at_zero: bool = False) -> tuple[Response, bool]:
+        """A ``rupload`` POST: headers ``offset`` and ``file_size``, raw bytes streamed into
+        ``blob``. Returns the answer and whether the body ended early (the client went away).
+
+        ``offset`` must equal the bytes held (``restart_at_zero``: 0 also, which starts over);
+        under the reading ``rupload_chunks=single_request`` one POST must carry every remaining
+        byte."""
         assert req.stream is not None
         try:
             offset = int(req.headers["offset"])
             file_size = int(req.headers["file_size"])
         except (KeyError, ValueError):
-            return self.error(100, "The headers offset and file_size are required.")
+            return self.rupload_error(400, "ParameterValidationError",
+                                      "HeaderValuePredicate: Header Offset not convertable to "
+                                      "unsigned long"), False
+        declared = int(req.headers.get("content-length") or 0)
         if blob.declared is None:
             blob.declared = file_size
         if file_size != blob.declared:
-            return self.error(100, f"file_size {file_size} differs from {blob.declared}.")
+            return self.rupload_error(400, "InvalidRequest", f"file_size {file_size} differs "
+                                      f"from {blob.declared}"), False
+        if offset == 0 and restart_at_zero and blob.size:
+            blob.truncate(0)
         if offset != blob.size:
-            return self.error(100, f"offset {offset} does not match the {blob.size} bytes "
-                                   "received so far.", data={"offset": blob.size})
-        if offset + req.stream.remaining > file_size:
-            return self.error(100, "More bytes than file_size.")
+            return self.rupload_error(400, "InvalidRequest", f"offset {offset} does not match "
+                                      "what the upload holds"), False
+        if offset + declared > file_size:
+            return self.rupload_error(400, "InvalidRequest", "more bytes than file_size"), False
+        if self.reading("rupload_chunks") == "single_request" and offset + declared != file_size:
+            return self.rupload_error(400, "InvalidRequest", "the request must carry the rest "
+                                      "of the file"), False
+        received = 0
         while True:
-            data = req.stream.read(1 << 16)
+            if self.hold_after is not None and received >= self.hold_after:
+                self.holding.set()
+                self.hold.wait(30)
+            data = req.stream.read(1 << 14)
             if not data:
                 break
             blob.append(data)
-        return Response(200, {"success": True})
+            received += len(data)
+        self.last_cut = received < declared
+        self.rupload_done.set()
+        return Response(200, {"success": True}), self.last_cut
 
 
 def mp4_dimensions(path: Path) -> tuple[int, int] | None:

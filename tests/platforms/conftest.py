@@ -4,6 +4,7 @@ started and stopped per test, and a poll loop that waits on a condition with a d
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -151,11 +152,19 @@ def start_sandbox() -> Iterator[Callable[..., Sandbox]]:
         sb.stop()
 
 
-def adapter_for(sb: Sandbox, **options: Any) -> tuple[Platform, InMemoryCredentials]:
-    """The registered adapter for ``sb``'s platform, pointed at it (extra account options)."""
+def account_for(sb: Sandbox, **options: Any) -> tuple[Account, dict[str, str]]:
+    """``sb.account()`` as the adapters' ``Account`` (sandboxes have their own account type:
+    they import nothing from ``workers``), with extra account options."""
     account, secrets = sb.account()  # type: ignore[attr-defined]
+    account = Account(**dataclasses.asdict(account))
     if options:
         account = replace(account, options={**account.options, **options})
+    return account, dict(secrets)
+
+
+def adapter_for(sb: Sandbox, **options: Any) -> tuple[Platform, InMemoryCredentials]:
+    """The registered adapter for ``sb``'s platform, pointed at it (extra account options)."""
+    account, secrets = account_for(sb, **options)
     credentials = InMemoryCredentials(secrets)
     return adapter_class(sb.platform)(account, credentials), credentials
 
@@ -198,6 +207,6 @@ def kit() -> SimpleNamespace:
     """The helpers above, as a fixture (test modules never import conftest)."""
     return SimpleNamespace(
         write_video=write_video, Recorder=Recorder, fresh=CtxFactory.fresh,
-        adapter_for=adapter_for, wait_until=wait_until, poll_until_done=poll_until_done,
-        published=published,
+        adapter_for=adapter_for, account_for=account_for, wait_until=wait_until,
+        poll_until_done=poll_until_done, published=published,
     )

@@ -1,4 +1,5 @@
-"""The Facebook Page adapter against the local Facebook sandbox."""
+"""The Facebook Page adapter against the local Facebook sandbox, under each reading of Meta's
+documents where they are silent (docs/platforms/facebook.md)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ import pytest
 from config.credentials import InMemoryCredentials
 from episodes.captions import PostText
 from sandbox import Fault
+from tests.platforms.conftest import upload_in_child
+from workers.platforms import facebook_status as fs
 from workers.platforms.base import MediaFile, ProcessingState, adapter_class
 from workers.platforms.errors import (
     ConnectionLost,
@@ -26,12 +29,14 @@ from workers.platforms.errors import (
     ProcessingFailed,
     RateLimited,
     RejectedByPlatform,
+    ScheduleTooClose,
+    TransientError,
 )
+from workers.platforms.graph import LookupFailed
 
-
-@pytest.fixture
-def fb(start_sandbox: Any) -> Any:
-    return start_sandbox("facebook", chunk_window=32 * 1024)
+PROCESSING = ["finish", "last_chunk"]
+GRAPH_500 = {"error": {"message": "An unknown error occurred", "type": "OAuthException",
+                       "code": 1, "is_transient": True, "fbtrace_id": "x"}}
 
 
 @pytest.fixture
@@ -39,7 +44,11 @@ def big_video(kit: Any, tmp_path: Path) -> MediaFile:
     return kit.write_video(tmp_path / "episode-03.mp4", 1024 * 1024 + 99, seed=3)
 
 
-def _vertical_mp4(tmp_path: Path, kit: Any) -> MediaFile:
+def _sandbox(start_sandbox: Any, **readings: str) -> Any:
+    return start_sandbox("facebook", chunk_window=32 * 1024, readings=readings)
+
+
+def _vertical_mp4(tmp_path: Path) -> MediaFile:
     out = tmp_path / "vertical.mp4"
     subprocess.run(
         [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
@@ -51,14 +60,25 @@ def _vertical_mp4(tmp_path: Path, kit: Any) -> MediaFile:
                      sha256=hashlib.sha256(out.read_bytes()).hexdigest(), width=108, height=192)
 
 
-def _run(kit: Any, adapter: Any, ctx: Any) -> Any:
-    """upload, poll until ready, publish, then poll until the platform confirms."""
+def _ready(kit: Any, adapter: Any, ctx: Any) -> Any:
+    """upload, then poll until READY (publish may be called)."""
     adapter.upload(ctx)
     ctx, state = kit.poll_until_done(adapter, kit.fresh(ctx))
     assert state.state is ProcessingState.READY
-    result = adapter.publish(ctx)
+    return ctx
+
+
+def _confirm(kit: Any, adapter: Any, ctx: Any) -> Any:
+    """Poll after publish as the orchestrator does, until Facebook says it is out."""
     ctx, state = kit.poll_until_done(adapter, kit.fresh(ctx))
     assert state.state is ProcessingState.PUBLISHED
+    return state
+
+
+def _run(kit: Any, adapter: Any, ctx: Any) -> Any:
+    ctx = _ready(kit, adapter, ctx)
+    result = adapter.publish(ctx)
+    _confirm(kit, adapter, ctx)
     return kit.fresh(ctx), result
 
 
@@ -69,121 +89,359 @@ def _one_post(kit: Any, sb: Any, video: MediaFile) -> dict[str, Any]:
     return posts[0]
 
 
-def test_landscape_video_goes_out_once_with_marker(kit, make_ctx, fb, big_video) -> None:
-    """A landscape episode is sent in server-dictated windows and ends as exactly one public
-    Page video whose bytes and description (with the marker) are right."""
-    adapter, creds = kit.adapter_for(fb)
+def _finishes(sb: Any) -> int:
+    return sum(1 for v in sb.videos.values() if v.finished)
+
+
+# --- reading the status (pure) -------------------------------------------------------------
+def _node(video_status: str = "processing", up: str = "complete", proc: str = "not_started",
+          pub: str = "not_started", **extra: Any) -> dict[str, Any]:
+    publishing = {"status": pub}
+    if "publish_status" in extra:
+        publishing["publish_status"] = extra.pop("publish_status")
+    node = {"status": {"video_status": video_status,
+                       "uploading_phase": {"status": up, "bytes_transferred": 10},
+                       "processing_phase": {"status": proc}, "publishing_phase": publishing}}
+    node.update(extra)
+    return node
+
+
+@pytest.mark.parametrize(("node", "took", "public", "draft", "failed"), [
+    (_node(), False, False, False, False),  # bytes in, finish not sent (Postman example)
+    (_node("upload_complete"), False, False, False, False),
+    (_node(proc="in_progress"), False, False, False, False),  # processing from the last chunk
+    (_node(proc="in_progress", description="Text\n\nwtg-m1"), True, False, False, False),
+    (_node("ready", proc="complete", pub="in_progress"), True, False, False, False),
+    (_node("ready", proc="complete", pub="complete", publish_status="published",
+           published=True), True, True, False, False),
+    (_node("ready", proc="complete", pub="complete", publish_status="scheduled"),
+     True, False, False, False),
+    (_node("ready", proc="complete"), False, False, True, False),  # a draft, or not finished
+    (_node("error", proc="error"), False, False, False, True),
+])
+def test_status_reading_table(node, took, public, draft, failed) -> None:
+    """The status is read from the phases, published and the description -- never from
+    video_status == "ready", whose timing the documents leave open."""
+    assert fs.finish_took_effect(node, "wtg-m1") is took
+    assert fs.public_now(node) is public
+    assert fs.draft_like(node) is draft
+    assert fs.failed(node) is failed
+
+
+def test_bytes_held_reads_bytes_transferred_or_says_it_cannot() -> None:
+    """bytes_transferred is the resume point; missing or a dead session gives None."""
+    assert fs.bytes_held(_node(up="in_progress")) == 10
+    assert fs.bytes_held({"status": {"uploading_phase": {"status": "in_progress"}}}) is None
+    assert fs.bytes_held({"status": {"uploading_phase": {"status": "error",
+                                                         "bytes_transferred": 5}}}) is None
+
+
+# --- end to end --------------------------------------------------------------------------------
+@pytest.mark.parametrize("processing", PROCESSING)
+@pytest.mark.parametrize("host", ["graph", "graph-video"])
+def test_page_video_finishes_right_after_the_bytes(kit, make_ctx, start_sandbox, big_video,
+                                                   processing, host) -> None:
+    """A landscape episode goes out in the server's windows, finish follows the last byte at
+    once (whether or not processing has started), and polling after finish ends PUBLISHED with
+    exactly one public Page video carrying the marker."""
+    fb = _sandbox(start_sandbox, processing_starts=processing)
+    fb.publish_polls = 2
+    adapter, creds = kit.adapter_for(fb, video_base=f"{fb.url}/{host}/{fb.version}")
     video = replace(big_video, width=1920, height=1080)
     ctx = make_ctx(adapter.account, creds, video)
-    ctx, result = _run(kit, adapter, ctx)
+    ctx = _ready(kit, adapter, ctx)
+    v = fb.videos[ctx.remote["video_id"]]
+    assert v.processing_started is (processing == "last_chunk")
+    assert not v.processed  # READY never waited for "ready": processing is not through
+    result = adapter.publish(ctx)
+    assert result.public is False and kit.published(fb) == []  # finish only acknowledges
+    _confirm(kit, adapter, ctx)
+    ctx = kit.fresh(ctx)
     post = _one_post(kit, fb, video)
     assert post["kind"] == "video" and post["id"] == result.remote_id
     assert post["text"].endswith(ctx.marker) and post["title"] == ctx.text.title
     assert result.url.startswith(fb.url) and ctx.remote["mode"] == "video"
     with fb.lock:
-        transfers = [p for m, p in fb.requests_seen if m == "POST" and "graph-video" in p]
-    assert len(transfers) == 1 + 33 + 1  # start, ceil(size / window) transfers, finish
+        posts = [p for m, p in fb.requests_seen if m == "POST" and p.endswith("/videos")]
+    assert len(posts) == 1 + 33 + 1  # start, ceil(size / window) transfers, finish
 
 
-def test_vertical_rendition_goes_out_as_a_reel(kit, make_ctx, fb, tmp_path) -> None:
-    """A vertical rendition (width < height) goes through video_reels + rupload and ends as one
-    published Reel; finish alone does not count, the adapter polls for it."""
+@pytest.mark.parametrize(("point", "reading", "chunk"), [
+    ("processing_starts", "finish", 0), ("processing_starts", "last_chunk", 0),
+    ("pending_video_status", "upload_complete", 0), ("finish_answer", "success_with_id", 0),
+    ("rupload_chunks", "accepted", 4096), ("rupload_chunks", "single_request", 4096)])
+def test_vertical_rendition_goes_out_as_a_reel(kit, make_ctx, start_sandbox, tmp_path, point,
+                                               reading, chunk) -> None:
+    """A vertical rendition goes start -> rupload -> finish with video_state, and the adapter
+    polls until the Reel is out; one published Reel. With chunk_size set the bytes go in
+    pieces where the host takes them, else in one request."""
+    fb = _sandbox(start_sandbox, **{point: reading})
     fb.publish_polls = 2
-    adapter, creds = kit.adapter_for(fb, chunk_size=4096)
-    video = _vertical_mp4(tmp_path, kit)
+    adapter, creds = kit.adapter_for(fb, chunk_size=chunk)
+    video = _vertical_mp4(tmp_path)
     ctx = make_ctx(adapter.account, creds, video)
-    adapter.upload(ctx)
-    ctx, _ = kit.poll_until_done(adapter, kit.fresh(ctx))
+    ctx = _ready(kit, adapter, ctx)
     adapter.publish(ctx)
-    assert kit.published(fb) == []  # acknowledged, not yet public
-    ctx, state = kit.poll_until_done(adapter, kit.fresh(ctx))
-    assert state.state is ProcessingState.PUBLISHED
+    assert kit.published(fb) == []
+    _confirm(kit, adapter, ctx)
     post = _one_post(kit, fb, video)
-    assert post["kind"] == "reel" and ctx.remote["mode"] == "reels"
+    assert post["kind"] == "reel" and kit.fresh(ctx).remote["mode"] == "reels"
+    with fb.lock:
+        ruploads = [p for m, p in fb.requests_seen if m == "POST" and "/rupload/" in p]
+    pieces = -(-video.size // 4096)
+    expected = {0: 1, 4096: pieces}[chunk] if reading != "single_request" else 2
+    assert len(ruploads) == expected
 
 
-def test_reel_sent_as_page_video_is_caught_as_draft(kit, make_ctx, fb, tmp_path) -> None:
+def test_reel_sent_as_page_video_is_caught_as_draft(kit, make_ctx, start_sandbox,
+                                                    tmp_path) -> None:
     """The sandbox keeps a vertical video sent to /videos as an unpublished draft (the known
-    peer failure), and the adapter reports it instead of calling it published."""
+    peer failure); the adapter reports it after a few looks instead of calling it published."""
+    fb = _sandbox(start_sandbox)
     adapter, creds = kit.adapter_for(fb, format="video")
-    video = _vertical_mp4(tmp_path, kit)
-    ctx = make_ctx(adapter.account, creds, video)
-    adapter.upload(ctx)
-    ctx, _ = kit.poll_until_done(adapter, kit.fresh(ctx))
+    video = _vertical_mp4(tmp_path)
+    ctx = _ready(kit, adapter, make_ctx(adapter.account, creds, video))
     adapter.publish(ctx)
     with pytest.raises(RejectedByPlatform) as err:
-        adapter.poll(kit.fresh(ctx))
+        kit.poll_until_done(adapter, kit.fresh(ctx))
     assert "Entwurf" in err.value.message_de
-    assert kit.published(fb) == []
-    assert fb.snapshot()["drafts"] == [ctx.remote["video_id"]]
+    assert kit.published(fb) == [] and fb.snapshot()["drafts"] == [ctx.remote["video_id"]]
 
 
-def test_server_error_on_one_chunk_is_retried(kit, make_ctx, fb, big_video) -> None:
-    """A 500 on one transfer chunk is retried in place; the upload completes and one post
-    results."""
-    adapter, creds = kit.adapter_for(fb)
-    injected: list[int] = []
-
-    def progress(sent: int, total: int) -> None:
-        if not injected:
-            injected.append(sent)
-            fb.inject(Fault(method="POST", path=r"/graph-video/.*/videos$", status=500,
-                            body={"error": {"message": "An unknown error occurred",
-                                            "type": "OAuthException", "code": 1,
-                                            "is_transient": True, "fbtrace_id": "x"}}))
-
-    ctx = make_ctx(adapter.account, creds, big_video, progress=progress)
-    _run(kit, adapter, ctx)
-    with fb.lock:
-        assert not fb.faults
-    _one_post(kit, fb, big_video)
-
-
-def test_connection_reset_mid_chunk_resumes(kit, make_ctx, fb, big_video) -> None:
-    """A connection reset half-way through a chunk body (Page video and Reel) resumes from
-    what the platform holds; one post each, right bytes."""
+# --- interrupted transfers ---------------------------------------------------------------------
+@pytest.mark.parametrize("resume", ["window_in_error", "status_offset"])
+def test_interrupted_page_video_transfer_resumes(kit, make_ctx, start_sandbox, big_video,
+                                                 resume) -> None:
+    """A 500 on one transfer and a reset half-way through another are recovered in place (the
+    server's corrected window, or its bytes_transferred); one post, right bytes."""
+    fb = _sandbox(start_sandbox, transfer_resume=resume)
     adapter, creds = kit.adapter_for(fb)
     fired: list[int] = []
 
     def progress(sent: int, total: int) -> None:
         if not fired and sent > 100_000:
             fired.append(sent)
-            fb.inject(Fault(method="POST", path=r"/graph-video/.*/videos$|/rupload/",
-                            reset=True, read_bytes=5000))
+            fb.inject(Fault(method="POST", path=r"/videos$", status=500, body=GRAPH_500))
+        elif len(fired) == 1 and sent > 400_000:
+            fired.append(sent)
+            fb.inject(Fault(method="POST", path=r"/videos$", reset=True, read_bytes=5000))
 
     ctx = make_ctx(adapter.account, creds, big_video, progress=progress)
     _run(kit, adapter, ctx)
-    assert fired
-    reel_adapter, _ = kit.adapter_for(fb, format="reels", chunk_size=50_000)
-    fired.clear()
-    ctx2 = make_ctx(reel_adapter.account, creds, big_video, progress=progress, post_id=8)
-    _run(kit, reel_adapter, ctx2)
-    assert fired
-    posts = kit.published(fb)
-    assert len(posts) == 2 and {p["sha256"] for p in posts} == {big_video.sha256}
+    assert len(fired) == 2 and not fb.faults
+    _one_post(kit, fb, big_video)
 
 
-def test_throttled_call_waits_as_told_then_succeeds(kit, make_ctx, fb, video) -> None:
-    """Over the Page's call budget the adapter raises RateLimited with the wait from
+@pytest.mark.parametrize("resume", ["bytes_transferred", "restart", "fresh_session"])
+def test_interrupted_reel_rupload_resumes(kit, make_ctx, start_sandbox, big_video,
+                                          resume) -> None:
+    """A rupload POST cut off half-way (the host keeps what arrived) and a 500 on the next are
+    recovered without staff: continue at bytes_transferred, start over at 0, or start a fresh
+    session whose predecessor is never finished; exactly one Reel with the right bytes."""
+    fb = _sandbox(start_sandbox, reel_resume=resume)
+    adapter, creds = kit.adapter_for(fb, format="reels")
+    fb.inject(Fault(method="POST", path="/rupload/", reset=True, read_bytes=300_000,
+                    partial=True))
+    fb.inject(Fault(method="POST", path="/rupload/", status=503,
+                    body={"debug_info": {"retriable": True, "type": "ServiceUnavailable",
+                                         "message": "busy"}}))
+    ctx = make_ctx(adapter.account, creds, big_video)
+    ctx, result = _run(kit, adapter, ctx)
+    assert not fb.faults
+    post = _one_post(kit, fb, big_video)
+    assert post["id"] == result.remote_id == ctx.remote["video_id"]
+    abandoned = ctx.remote.get("abandoned_videos") or []
+    assert (len(abandoned) >= 1) is (resume == "fresh_session")
+    assert not any(fb.videos[a].finished for a in abandoned)
+
+
+@pytest.mark.parametrize("fmt", ["video", "reels"])
+def test_sigkill_mid_upload_then_fresh_adapter_resumes(kit, make_ctx, start_sandbox,
+                                                       big_video, tmp_path, fmt) -> None:
+    """A worker killed with SIGKILL mid-upload leaves its recorded ids; a fresh adapter resumes
+    the same upload (no second session) and exactly one post with the right bytes results."""
+    fb = _sandbox(start_sandbox)
+    account, secrets = kit.account_for(fb, format=fmt)
+    state = tmp_path / "remote.json"
+    if fmt == "video":
+        fb.inject(Fault(method="POST", path=r"/videos$", delay=0.03, times=10_000))
+    else:  # one POST held mid-body; larger than what the kernel buffers for a dead sender
+        big_video = kit.write_video(tmp_path / "reel.mp4", 8 * 1024 * 1024 + 5, seed=4)
+        fb.hold_after = 200_000
+    child = multiprocessing.get_context("spawn").Process(
+        target=upload_in_child, args=(account, secrets, big_video, str(state)),
+        kwargs={"marker": "wtg-s1-e03-kill", "key": "k1", "text": PostText(body="Folge 3")})
+    child.start()
+    try:
+        kit.wait_until(lambda: fb.holding.is_set() or any(
+            v.blob.size >= 3 * 32 * 1024 for v in fb.videos.values()), timeout=60,
+            what="the child mid-upload")
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(10)
+    finally:
+        fb.hold.set()
+        if child.is_alive():
+            child.kill()
+            child.join(5)
+    assert child.exitcode == -signal.SIGKILL
+    if fmt == "reels":
+        kit.wait_until(fb.rupload_done.is_set, timeout=10, what="the cut POST to end")
+    with fb.lock:
+        fb.faults.clear()
+        held = max(v.blob.size for v in fb.videos.values())
+    assert 0 < held < big_video.size
+    remote = json.loads(state.read_text())
+    adapter = adapter_class("facebook")(account, InMemoryCredentials(secrets))
+    ctx = replace(make_ctx(account, adapter.credentials, big_video,
+                           recorder=kit.Recorder(initial=remote)), marker="wtg-s1-e03-kill")
+    _run(kit, adapter, ctx)
+    assert fb.snapshot()["videos"] == 1
+    _one_post(kit, fb, big_video)
+
+
+# --- around finish ---------------------------------------------------------------------------
+@pytest.mark.parametrize("processing", PROCESSING)
+@pytest.mark.parametrize("fmt", ["video", "reels"])
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_dropped_connection_around_finish_is_reconciled(kit, make_ctx, start_sandbox, video,
+                                                        processing, fmt, when) -> None:
+    """A connection dropped before or after Facebook handled finish: publish raises
+    ConnectionLost, find_published tells whether finish went through (None, or the video),
+    a retried publish never sends a second finish, and exactly one post results."""
+    fb = _sandbox(start_sandbox, processing_starts=processing)
+    adapter, creds = kit.adapter_for(fb, format=fmt)
+    ctx = _ready(kit, adapter, make_ctx(adapter.account, creds, video))
+    edge = "video_reels" if fmt == "reels" else "videos"
+    fb.inject(Fault(method="POST", path=rf"/{edge}$", reset=True, after=when == "after"))
+    with pytest.raises(ConnectionLost) as err:
+        adapter.publish(ctx)
+    assert err.value.outcome_unknown
+    found = adapter.find_published(kit.fresh(ctx))
+    assert (found is None) is (when == "before")
+    if found is not None:
+        assert found.remote_id == ctx.remote["video_id"]
+        bare = replace(kit.fresh(ctx), remote={})  # a lost record: the marker finds it
+        again = adapter.find_published(bare)
+        assert again is not None and again.remote_id == found.remote_id
+    adapter.publish(kit.fresh(ctx))  # the orchestrator's next step either way
+    _confirm(kit, adapter, ctx)
+    assert _finishes(fb) == 1
+    _one_post(kit, fb, video)
+    assert adapter.find_published(kit.fresh(ctx)).public is True
+
+
+def test_failing_lookup_is_transient_never_a_rejection(kit, make_ctx, start_sandbox,
+                                                       video) -> None:
+    """find_published whose status look answers 500 or an unexpected 400 raises LookupFailed
+    (transient), so a read-only look can never turn a post into failed."""
+    fb = _sandbox(start_sandbox)
+    adapter, creds = kit.adapter_for(fb)
+    ctx = _ready(kit, adapter, make_ctx(adapter.account, creds, video))
+    adapter.publish(ctx)
+    for fault in (Fault(method="GET", path=r"/\d+$", status=500, body=GRAPH_500),
+                  Fault(method="GET", path=r"/\d+$", status=400,
+                        body={"error": {"message": "odd", "type": "GraphMethodException",
+                                        "code": 100, "fbtrace_id": "x"}})):
+        fb.inject(fault)
+        with pytest.raises(TransientError) as err:
+            adapter.find_published(kit.fresh(ctx))
+        assert isinstance(err.value, LookupFailed) or err.value.status == 500
+    assert adapter.find_published(kit.fresh(ctx)) is not None
+
+
+# --- finish parts ------------------------------------------------------------------------------
+@pytest.mark.parametrize(("point", "reading"), [
+    ("caption_repost", "adds_track"), ("caption_repost", "replaces"),
+    ("caption_name", "default_locale_only")])
+def test_captions_and_thumbnail_with_lost_answers(kit, make_ctx, start_sandbox, video, tmp_path,
+                                                  point, reading) -> None:
+    """The German caption file goes up as <name>.de_DE.srt with default_locale; when its answer
+    is lost the retry looks at the video's captions first, so there is one track; the thumbnail
+    follows."""
+    fb = _sandbox(start_sandbox, **{point: reading})
+    srt = tmp_path / "episode-03.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:01,000\nHallo aus Plate\n", encoding="utf-8")
+    thumb = tmp_path / "thumb.jpg"
+    thumb.write_bytes(b"\xff\xd8\xff\xe0" + b"0" * 100)
+    adapter, creds = kit.adapter_for(fb)
+    ctx = make_ctx(adapter.account, creds, video, captions_srt=srt, thumbnail=thumb)
+    ctx, _ = _run(kit, adapter, ctx)
+    assert [str(p) for p in adapter.finish_parts(ctx)] == ["captions", "thumbnail"]
+    fb.inject(Fault(method="POST", path=r"/captions$", reset=True, after=True))
+    with pytest.raises(ConnectionLost):
+        adapter.finish(ctx)  # the caption answer is lost; the thumbnail still goes up
+    ctx = kit.fresh(ctx)
+    assert [str(p) for p in adapter.finish_parts(ctx)] == ["captions"]
+    adapter.finish(ctx)
+    assert adapter.finish_parts(kit.fresh(ctx)) == []
+    post = _one_post(kit, fb, video)
+    assert post["captions"] == ["de_DE"] and post["thumbnails"] == 1
+
+
+# --- scheduling ------------------------------------------------------------------------------
+def test_schedule_too_close_or_refused_is_schedule_too_close(kit, make_ctx, start_sandbox,
+                                                             video) -> None:
+    """A slot under 10 minutes ahead is refused before any finish, a time Facebook itself
+    refuses is ScheduleTooClose too; nothing was finished and publishing at the slot works."""
+    fb = _sandbox(start_sandbox)
+    fb.schedule_max_days = 1  # Facebook refuses what wtg's bounds would allow
+    adapter, creds = kit.adapter_for(fb)
+    ctx = _ready(kit, adapter, make_ctx(adapter.account, creds, video))
+    for ahead in (timedelta(minutes=5), timedelta(days=2)):
+        with pytest.raises(ScheduleTooClose):
+            adapter.publish(replace(kit.fresh(ctx), scheduled_at=datetime.now(UTC) + ahead))
+        assert _finishes(fb) == 0 and not kit.fresh(ctx).remote.get("finish_sent")
+    adapter.publish(kit.fresh(ctx))
+    _confirm(kit, adapter, ctx)
+    _one_post(kit, fb, video)
+
+
+@pytest.mark.parametrize("fmt", ["video", "reels"])
+def test_native_schedule_is_public_only_after_the_slot(kit, make_ctx, start_sandbox, video,
+                                                       fmt) -> None:
+    """scheduled_at an hour ahead hands the post to Facebook's scheduler (published=false or
+    video_state=SCHEDULED); find_published says public only once published is true."""
+    fb = _sandbox(start_sandbox)
+    adapter, creds = kit.adapter_for(fb, format=fmt)
+    ctx = _ready(kit, adapter, make_ctx(adapter.account, creds, video))
+    slot = datetime.now(UTC) + timedelta(hours=1)
+    adapter.publish(replace(ctx, scheduled_at=slot))
+    assert _confirm(kit, adapter, ctx).detail == "scheduled"
+    held = adapter.find_published(kit.fresh(ctx))
+    assert held is not None and held.public is False
+    assert _one_post(kit, fb, video)["scheduled"] is True
+    fb.advance(3700)
+    out = adapter.find_published(kit.fresh(ctx))
+    assert out is not None and out.public is True and out.remote_id == held.remote_id
+
+
+# --- errors ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("code", [4, 17, 32, 613])
+def test_throttled_call_waits_as_told_then_succeeds(kit, make_ctx, start_sandbox, video,
+                                                    code) -> None:
+    """Over the call budget the adapter raises RateLimited with Meta's code and the wait from
     X-Business-Use-Case-Usage; after that time the same step succeeds."""
+    fb = _sandbox(start_sandbox)
+    fb.throttle_code = code
     adapter, creds = kit.adapter_for(fb)
     ctx = make_ctx(adapter.account, creds, video)
     adapter.upload(ctx)
     fb.exhaust_budget()
     with pytest.raises(RateLimited) as err:
         adapter.poll(kit.fresh(ctx))
-    assert err.value.retry_after == 3600.0 and err.value.code == 32
+    assert err.value.retry_after == 3600.0 and err.value.code == code
     fb.advance(3600)
-    assert adapter.poll(kit.fresh(ctx)).state is not None  # the same step now goes through
-    fb.rate_limit = None  # the rest of the flow is not about the budget
-    ctx, _ = kit.poll_until_done(adapter, kit.fresh(ctx))
-    adapter.publish(ctx)
+    assert adapter.poll(kit.fresh(ctx)).state is ProcessingState.READY
+    fb.rate_limit = None
+    adapter.publish(kit.fresh(ctx))
+    _confirm(kit, adapter, ctx)
     _one_post(kit, fb, video)
 
 
-def test_expired_page_token_is_credentials_expired(kit, make_ctx, fb, video) -> None:
+def test_expired_page_token_is_credentials_expired(kit, make_ctx, start_sandbox, video) -> None:
     """An expired Page token (code 190) raises CredentialsExpired with a German message that
     says it cannot be renewed automatically; nothing is created."""
+    fb = _sandbox(start_sandbox)
     adapter, creds = kit.adapter_for(fb)
     fb.expire_token(creds.values["access_token"])
     with pytest.raises(CredentialsExpired) as err:
@@ -193,21 +451,28 @@ def test_expired_page_token_is_credentials_expired(kit, make_ctx, fb, video) -> 
     assert fb.snapshot()["videos"] == 0
 
 
-def test_processing_error_is_processing_failed(kit, make_ctx, fb, video) -> None:
-    """Processing that ends in video_status=error raises ProcessingFailed with Meta's message."""
+@pytest.mark.parametrize("processing", PROCESSING)
+def test_processing_error_is_processing_failed(kit, make_ctx, start_sandbox, video,
+                                               processing) -> None:
+    """Processing that ends in video_status=error raises ProcessingFailed with Meta's message,
+    whether it shows before finish (last_chunk) or only after it (finish)."""
+    fb = _sandbox(start_sandbox, processing_starts=processing)
     fb.fail_processing.append("Video aspect ratio is not supported")
     adapter, creds = kit.adapter_for(fb)
     ctx = make_ctx(adapter.account, creds, video)
     adapter.upload(ctx)
     with pytest.raises(ProcessingFailed) as err:
+        ctx, _ = kit.poll_until_done(adapter, kit.fresh(ctx))
+        adapter.publish(ctx)
         kit.poll_until_done(adapter, kit.fresh(ctx))
     assert "aspect ratio" in err.value.detail
     assert kit.published(fb) == []
 
 
-def test_finish_before_upload_complete_is_refused(kit, make_ctx, fb, video) -> None:
-    """The sandbox refuses to finish a Reel whose bytes are not all there, and the adapter's
-    poll says PENDING (never READY) until they are."""
+def test_finish_before_upload_complete_is_refused(kit, make_ctx, start_sandbox, video) -> None:
+    """A Reel whose upload stopped half way is PENDING (never READY); the sandbox refuses its
+    finish; the next upload call completes it and one post results."""
+    fb = _sandbox(start_sandbox)
     adapter, creds = kit.adapter_for(fb, format="reels", chunk_size=8192)
     calls = {"n": 0}
 
@@ -224,116 +489,13 @@ def test_finish_before_upload_complete_is_refused(kit, make_ctx, fb, video) -> N
     with pytest.raises(RejectedByPlatform) as err:
         adapter.publish(ctx)
     assert err.value.code == 6000
-    adapter.upload(replace(ctx, progress=None))
-    ctx, _ = kit.poll_until_done(adapter, kit.fresh(ctx))
-    adapter.publish(ctx)
-    kit.poll_until_done(adapter, kit.fresh(ctx))
+    _run(kit, adapter, replace(kit.fresh(ctx), progress=None))
     _one_post(kit, fb, video)
 
 
-@pytest.mark.parametrize("fmt", ["video", "reels"])
-def test_sigkill_mid_upload_then_fresh_adapter_resumes(kit, make_ctx, fb, big_video,
-                                                       tmp_path, fmt) -> None:
-    """A worker killed with SIGKILL mid-upload leaves its recorded ids; a fresh adapter resumes
-    the same upload (no second session) and exactly one post with the right bytes results."""
-    account, secrets = fb.account()
-    account = replace(account, options={**account.options, "format": fmt, "chunk_size": 16384})
-    record = tmp_path / "remote.json"
-    marker = f"wtg-s1-e03-kill-{fmt}"
-    fb.inject(Fault(method="POST", path=r"/graph-video/.*/videos$|/rupload/", delay=0.03,
-                    times=10_000))
-    first = adapter_class("facebook")(account, InMemoryCredentials(secrets))
-    doomed = replace(make_ctx(account, InMemoryCredentials(secrets), big_video,
-                              recorder=kit.Recorder(path=record)), marker=marker)
-    # fork: the child inherits the adapter and context (nothing pickled) and persists every
-    # ctx.record to the JSON file, as the database would
-    child = multiprocessing.get_context("fork").Process(target=first.upload, args=(doomed,))
-    child.start()
-    try:
-        kit.wait_until(lambda: any(v["blob"].size >= 3 * 16384 for v in fb.videos.values()),
-                       timeout=20, what="three chunks at the sandbox")
-        os.kill(child.pid, signal.SIGKILL)
-        child.join(10)
-    finally:
-        if child.is_alive():
-            child.kill()
-            child.join(5)
-    assert child.exitcode == -signal.SIGKILL
-    with fb.lock:
-        fb.faults.clear()
-        held = max(v["blob"].size for v in fb.videos.values())
-    assert held < big_video.size
-    remote = json.loads(record.read_text())
-    assert remote["video_id"]
-    adapter = adapter_class("facebook")(account, InMemoryCredentials(secrets))
-    recorder = kit.Recorder(initial=remote)
-    ctx = make_ctx(account, InMemoryCredentials(secrets), big_video, recorder=recorder)
-    ctx = replace(ctx, marker=marker)
-    _run(kit, adapter, ctx)
-    assert fb.snapshot()["videos"] == 1
-    _one_post(kit, fb, big_video)
-
-
-def test_unknown_publish_outcome_is_reconciled(kit, make_ctx, fb, video) -> None:
-    """When the connection drops after the platform handled finish, publish raises
-    ConnectionLost; find_published finds the post and no second one is ever made."""
-    adapter, creds = kit.adapter_for(fb)
-    ctx = make_ctx(adapter.account, creds, video)
-    adapter.upload(ctx)
-    ctx, _ = kit.poll_until_done(adapter, kit.fresh(ctx))
-    fb.inject(Fault(method="POST", path=r"/graph-video/.*/videos$", reset=True, after=True))
-    with pytest.raises(ConnectionLost) as err:
-        adapter.publish(ctx)
-    assert err.value.outcome_unknown
-    found = adapter.find_published(kit.fresh(ctx))
-    assert found is not None and found.remote_id == kit.fresh(ctx).remote["video_id"]
-    # and a lost record: the marker in the page's videos still finds it
-    bare = replace(kit.fresh(ctx), remote={})
-    again = adapter.find_published(bare)
-    assert again is not None and again.remote_id == found.remote_id
-    _one_post(kit, fb, video)
-
-
-def test_native_scheduling_inside_and_outside_the_window(kit, make_ctx, fb, video) -> None:
-    """scheduled_at one hour ahead schedules the video natively (published=false +
-    scheduled_publish_time); five minutes ahead is refused in German before any finish."""
-    adapter, creds = kit.adapter_for(fb)
-    soon = datetime.now(UTC) + timedelta(minutes=5)
-    ctx = make_ctx(adapter.account, creds, video, scheduled_at=soon)
-    adapter.upload(ctx)
-    ctx, _ = kit.poll_until_done(adapter, kit.fresh(ctx))
-    with pytest.raises(RejectedByPlatform) as err:
-        adapter.publish(ctx)
-    assert "10 Minuten" in err.value.message_de and "30 Tagen" in err.value.message_de
-    assert not any(v["finished"] for v in fb.videos.values())
-    later = replace(ctx, scheduled_at=datetime.now(UTC) + timedelta(hours=1))
-    adapter.publish(later)
-    ctx, state = kit.poll_until_done(adapter, kit.fresh(later))
-    assert state.detail == "scheduled"
-    post = _one_post(kit, fb, video)
-    assert post["scheduled"] is True
-    fb.advance(3700)
-    assert kit.published(fb)[0]["scheduled"] is False
-
-
-def test_finish_adds_german_captions_and_thumbnail(kit, make_ctx, fb, video, tmp_path) -> None:
-    """finish uploads the caption file as <name>.de_DE.srt and the thumbnail, once."""
-    srt = tmp_path / "episode-03.srt"
-    srt.write_text("1\n00:00:00,000 --> 00:00:01,000\nHallo\n", encoding="utf-8")
-    thumb = tmp_path / "thumb.jpg"
-    thumb.write_bytes(b"\xff\xd8\xff\xe0" + b"0" * 100)
-    adapter, creds = kit.adapter_for(fb)
-    ctx = make_ctx(adapter.account, creds, video, captions_srt=srt, thumbnail=thumb)
-    ctx, _ = _run(kit, adapter, ctx)
-    adapter.finish(ctx)
-    adapter.finish(kit.fresh(ctx))
-    post = _one_post(kit, fb, video)
-    assert post["captions"] == ["de_DE"] and post["thumbnails"] == 1
-
-
-def test_check_text_limits(kit, fb) -> None:
+def test_check_text_limits(kit, start_sandbox) -> None:
     """A description beyond the limit (less the marker's room) is refused in German."""
-    adapter, _ = kit.adapter_for(fb)
+    adapter, _ = kit.adapter_for(_sandbox(start_sandbox))
     limit = adapter.text_limits().body_max
     assert adapter.check_text(PostText(body="x" * limit)) == []
     problems = adapter.check_text(PostText(body="x" * (limit + 1)))

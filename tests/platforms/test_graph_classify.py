@@ -14,9 +14,12 @@ from workers.platforms.errors import (
     RejectedByPlatform,
 )
 from workers.platforms.graph import (
+    LookupFailed,
     TransferWindow,
+    UploadAgain,
     caption_with_marker,
     classify,
+    read_only,
     usage_wait_seconds,
 )
 
@@ -54,7 +57,9 @@ TABLE = [
     (400, _err(4, 2207051), {}, RejectedByPlatform, 4),
     (400, _err(9, 2207042), {}, QuotaExhausted, 9),
     (400, _err(9007, 2207027), {}, PlatformUnavailable, 9007),
-    (400, _err(-2, 2207020), {}, RejectedByPlatform, -2),
+    (400, _err(-2, 2207020), {}, UploadAgain, -2),
+    (400, _err(-1, 2207032), {}, UploadAgain, -1),
+    (400, _err(-1, 2207053), {}, UploadAgain, -1),
     (400, _err(-1, 2207001), {}, PlatformUnavailable, -1),
     (500, _err(2, is_transient=True), {}, PlatformUnavailable, 2),
     (400, _err(1), {}, PlatformUnavailable, 1),
@@ -62,6 +67,7 @@ TABLE = [
     (400, _err(100, 33), {}, RejectedByPlatform, 100),
     (400, _err(6000, 1363037, error_data={"start_offset": "10", "end_offset": "20"}), {},
      TransferWindow, 6000),
+    (400, _err(6000, 1363037), {}, TransferWindow, 6000),
     (503, "<html>down</html>", {}, PlatformUnavailable, None),
     (404, "not json", {}, None, None),
 ]
@@ -91,11 +97,55 @@ def test_throttle_wait_comes_from_the_usage_header() -> None:
 
 
 def test_transfer_window_carries_the_server_offsets() -> None:
-    """Subcode 1363037 tells the uploader which window the server wants next."""
+    """Subcode 1363037 tells the uploader which window the server wants next; without
+    error_data the window is unknown (None) and the uploader asks the status."""
     error = CLASSIFY(400, _err(6000, 1363037, error_data={"start_offset": "10",
                                                           "end_offset": "20"}), {})
     assert isinstance(error, TransferWindow)
     assert (error.start_offset, error.end_offset) == (10, 20)
+    bare = CLASSIFY(400, _err(6000, 1363037), {})
+    assert isinstance(bare, TransferWindow) and bare.start_offset is bare.end_offset is None
+
+
+def _rupload(type_: str, retriable: bool = False) -> dict[str, object]:
+    return {"debug_info": {"retriable": retriable, "type": type_, "message": f"{type_} text"}}
+
+
+@pytest.mark.parametrize(("status", "body", "expected"), [
+    (503, _rupload("ServiceUnavailable", True), PlatformUnavailable),
+    (400, _rupload("Busy", True), PlatformUnavailable),
+    (500, _rupload("InternalError"), PlatformUnavailable),
+    (400, _rupload("NotAuthorizedError"), CredentialsExpired),
+    (400, _rupload("ParameterValidationError"), RejectedByPlatform),
+    (404, _rupload("NotFound"), RejectedByPlatform),
+])
+def test_rupload_error_shape(status, body, expected) -> None:
+    """The rupload host's own error shape (debug_info) classifies by retriable and type, with
+    a German explanation naming the platform."""
+    error = CLASSIFY(status, body, {})
+    assert type(error) is expected
+    assert "acebook" in error.message_de
+    assert body["debug_info"]["type"] in error.detail
+
+
+def test_read_only_lookups_fail_transiently() -> None:
+    """A read-only lookup that fails with a rejection or an unreadable answer becomes
+    LookupFailed (transient); transient errors and an expired token pass unchanged."""
+    def raising(exc: Exception):
+        def fn() -> None:
+            raise exc
+        return fn
+
+    with pytest.raises(LookupFailed):
+        read_only("facebook", "status", raising(RejectedByPlatform("facebook", "gone")))
+    with pytest.raises(LookupFailed):
+        read_only("facebook", "status", raising(KeyError("data")))
+    with pytest.raises(PlatformUnavailable) as err:
+        read_only("facebook", "status", raising(PlatformUnavailable("facebook", "500")))
+    assert type(err.value) is PlatformUnavailable
+    with pytest.raises(CredentialsExpired):
+        read_only("facebook", "status", raising(CredentialsExpired("facebook", "190")))
+    assert read_only("facebook", "status", lambda: 7) == 7
 
 
 @pytest.mark.parametrize(("headers", "seconds"), [

@@ -1,4 +1,5 @@
-"""The Instagram Reels adapter against the local Instagram sandbox."""
+"""The Instagram Reels adapter against the local Instagram sandbox, under each reading of Meta's
+documents where they are silent (docs/platforms/instagram.md)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import requests
 from config.credentials import InMemoryCredentials
 from episodes.captions import PostText
 from sandbox import Fault
+from tests.platforms.conftest import upload_in_child
 from workers.platforms.base import MediaFile, ProcessingState, adapter_class
 from workers.platforms.errors import (
     ConnectionLost,
@@ -24,7 +26,13 @@ from workers.platforms.errors import (
     ProcessingFailed,
     QuotaExhausted,
     RateLimited,
+    TransientError,
 )
+from workers.platforms.graph import LookupFailed, UploadAgain, classify
+
+RESUME = ["offset_lookup", "unsupported_404", "unsupported_405", "stale_zero"]
+GRAPH_500 = {"error": {"message": "Internal", "type": "OAuthException", "code": 2,
+                       "is_transient": True, "fbtrace_id": "x"}}
 
 
 @pytest.fixture
@@ -58,8 +66,8 @@ def _publish_calls(sb: Any) -> int:
 
 
 def test_reel_goes_out_once(kit, make_ctx, ig, big_video) -> None:
-    """Container, chunked rupload, FINISHED, media_publish: exactly one Reel with the file's
-    bytes, the caption ending in the marker, and the poll then says PUBLISHED."""
+    """Container, one streamed rupload POST, FINISHED, media_publish: exactly one Reel with the
+    file's bytes, the caption ending in the marker, and the poll then says PUBLISHED."""
     adapter, creds = kit.adapter_for(ig)
     ctx = make_ctx(adapter.account, creds, big_video)
     ctx, result = _run(kit, adapter, ctx)
@@ -67,32 +75,182 @@ def test_reel_goes_out_once(kit, make_ctx, ig, big_video) -> None:
     assert post["id"] == result.remote_id and result.url == post["url"]
     assert post["text"].endswith(ctx.marker)
     assert adapter.poll(ctx).state is ProcessingState.PUBLISHED
-    assert ctx.remote["offset"] == big_video.size
+    assert ctx.remote["offset"] == big_video.size and len(ig.containers) == 1
 
 
-def test_server_error_and_reset_on_chunks_resume(kit, make_ctx, ig, big_video) -> None:
-    """A 500 on one chunk and a connection reset half-way through another are recovered from
-    the offset the rupload host reports; one Reel with the right bytes."""
+@pytest.mark.parametrize("resume", RESUME)
+def test_interrupted_rupload_recovers_without_staff(kit, make_ctx, start_sandbox, big_video,
+                                                    resume) -> None:
+    """A rupload POST cut off half-way (the host keeps what arrived) and a 500 on the next are
+    recovered inside upload: at the offset the host reports, or -- where the lookup is
+    unsupported or wrong -- in a fresh container; never a second post."""
+    ig = start_sandbox("instagram", readings={"rupload_resume": resume})
     adapter, creds = kit.adapter_for(ig)
-    fired: list[int] = []
+    ig.inject(Fault(method="POST", path="/rupload/", reset=True, read_bytes=300_000,
+                    partial=True))
+    ig.inject(Fault(method="POST", path="/rupload/", status=500, body=GRAPH_500))
+    ctx = make_ctx(adapter.account, creds, big_video)
+    ctx, result = _run(kit, adapter, ctx)
+    assert not ig.faults
+    post = _one_post(kit, ig, big_video)
+    assert post["container"] == ctx.remote["container_id"] and post["id"] == result.remote_id
+    abandoned = ctx.remote.get("abandoned_containers") or []
+    assert (abandoned == []) is (resume == "offset_lookup")
+    assert all(ig.containers[a].media_id is None for a in abandoned)
 
-    def progress(sent: int, total: int) -> None:
-        if len(fired) == 0 and sent > 100_000:
-            fired.append(sent)
-            ig.inject(Fault(method="POST", path="/rupload/", status=500,
-                            body={"error": {"message": "Internal", "type": "OAuthException",
-                                            "code": 2, "is_transient": True,
-                                            "fbtrace_id": "x"}}))
-        elif len(fired) == 1 and sent > 500_000:
-            fired.append(sent)
-            ig.inject(Fault(method="POST", path="/rupload/", reset=True, read_bytes=3000))
 
-    ctx = make_ctx(adapter.account, creds, big_video, progress=progress)
+@pytest.mark.parametrize("resume", ["offset_lookup", "unsupported_404"])
+def test_sigkill_mid_upload_then_fresh_adapter_recovers(kit, make_ctx, start_sandbox, tmp_path,
+                                                        resume) -> None:
+    """A worker killed with SIGKILL mid-POST leaves its recorded container; a fresh adapter
+    resumes at the host's offset, or (offset lookup answered 404) uploads into a fresh
+    container: one Reel, right bytes."""
+    ig = start_sandbox("instagram", readings={"rupload_resume": resume})
+    # larger than what the kernel still delivers for a dead sender
+    big = kit.write_video(tmp_path / "reel.mp4", 8 * 1024 * 1024 + 3, seed=6)
+    account, secrets = kit.account_for(ig)
+    state = tmp_path / "remote.json"
+    ig.hold_after = 200_000
+    child = multiprocessing.get_context("spawn").Process(
+        target=upload_in_child, args=(account, secrets, big, str(state)),
+        kwargs={"marker": "wtg-s1-e03-ig", "key": "k1", "text": PostText(body="Folge 3")})
+    child.start()
+    try:
+        kit.wait_until(ig.holding.is_set, timeout=60, what="the child mid-POST")
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(10)
+    finally:
+        ig.hold.set()
+        if child.is_alive():
+            child.kill()
+            child.join(5)
+    assert child.exitcode == -signal.SIGKILL
+    kit.wait_until(ig.rupload_done.is_set, timeout=10, what="the cut POST to end")
+    assert ig.last_cut
+    remote = json.loads(state.read_text())
+    assert remote["container_id"] and remote["offset"] == 0
+    adapter = adapter_class("instagram")(account, InMemoryCredentials(secrets))
+    ctx = replace(make_ctx(account, adapter.credentials, big,
+                           recorder=kit.Recorder(initial=remote)), marker="wtg-s1-e03-ig")
     _run(kit, adapter, ctx)
-    assert len(fired) == 2
-    with ig.lock:
-        assert not ig.faults
-    _one_post(kit, ig, big_video)
+    assert len(ig.containers) == (1 if resume == "offset_lookup" else 2)
+    _one_post(kit, ig, big)
+
+
+@pytest.mark.parametrize("lag", ["immediate", "lagging"])
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_dropped_connection_around_media_publish(kit, make_ctx, start_sandbox, video, lag,
+                                                 when) -> None:
+    """The connection drops before or after Instagram handled media_publish: find_published
+    tells which (even while the container still says FINISHED), a retried publish only confirms
+    a post that exists, and exactly one Reel results."""
+    ig = start_sandbox("instagram", readings={"published_status_lag": lag})
+    adapter, creds = kit.adapter_for(ig)
+    ctx = make_ctx(adapter.account, creds, video)
+    adapter.upload(ctx)
+    ctx, _ = kit.poll_until_done(adapter, kit.fresh(ctx))
+    ig.inject(Fault(method="POST", path=r"/media_publish$", reset=True, after=when == "after"))
+    with pytest.raises(ConnectionLost) as err:
+        adapter.publish(ctx)
+    assert err.value.outcome_unknown
+    found = adapter.find_published(kit.fresh(ctx))
+    assert (found is None) is (when == "before")
+    again = adapter.publish(kit.fresh(ctx))  # the orchestrator's next step either way
+    post = _one_post(kit, ig, video)
+    assert again.remote_id == post["id"] and _publish_calls(ig) == (1 if when == "after" else 2)
+    assert adapter.find_published(kit.fresh(ctx)).remote_id == post["id"]
+
+
+def test_listing_failing_after_published_is_still_published(kit, make_ctx, ig, video) -> None:
+    """A container once seen PUBLISHED is published: a media listing (and status) failing
+    afterwards still gives find_published the post, never an error that could fail it."""
+    adapter, creds = kit.adapter_for(ig)
+    ctx = make_ctx(adapter.account, creds, video)
+    adapter.upload(ctx)
+    ctx, _ = kit.poll_until_done(adapter, kit.fresh(ctx))
+    ig.inject(Fault(method="POST", path=r"/media_publish$", reset=True, after=True))
+    with pytest.raises(ConnectionLost):
+        adapter.publish(ctx)
+    assert adapter.poll(kit.fresh(ctx)).state is ProcessingState.PUBLISHED  # observed
+    ig.inject(Fault(method="GET", path=r"/media$", status=500, body=GRAPH_500, times=5))
+    ig.inject(Fault(method="GET", path=r"/\d+$", status=404,
+                    body={"error": {"message": "gone", "type": "GraphMethodException",
+                                    "code": 100, "error_subcode": 33, "fbtrace_id": "x"}},
+                    times=5))
+    found = adapter.find_published(kit.fresh(ctx))
+    assert found is not None and found.remote_id == ctx.remote["container_id"]
+    _one_post(kit, ig, video)
+
+
+def test_failing_lookup_before_anything_was_seen_is_transient(kit, make_ctx, ig, video) -> None:
+    """With nothing observed yet, a failing status look raises LookupFailed (transient), not a
+    rejection and not "nothing found"."""
+    adapter, creds = kit.adapter_for(ig)
+    ctx = make_ctx(adapter.account, creds, video)
+    adapter.upload(ctx)
+    ctx = kit.fresh(ctx)
+    ig.inject(Fault(method="GET", path=r"/\d+$", status=400,
+                    body={"error": {"message": "odd", "type": "GraphMethodException",
+                                    "code": 100, "fbtrace_id": "x"}}))
+    with pytest.raises(LookupFailed) as err:
+        adapter.find_published(ctx)
+    assert isinstance(err.value, TransientError)
+    assert adapter.find_published(ctx) is None
+
+
+@pytest.mark.parametrize("reading", ["refused_9007", "refused_generic", "accepted_later"])
+def test_media_publish_only_when_finished(kit, make_ctx, start_sandbox, video, reading) -> None:
+    """However Instagram treats media_publish on an unfinished container, the adapter never
+    sends it before FINISHED (it raises a transient error), and 9007/2207027 classifies as
+    transient."""
+    ig = start_sandbox("instagram", readings={"publish_while_in_progress": reading})
+    adapter, creds = kit.adapter_for(ig)
+    ctx = make_ctx(adapter.account, creds, video)
+    adapter.upload(ctx)
+    ctx = kit.fresh(ctx)
+    with pytest.raises(PlatformUnavailable):
+        adapter.publish(ctx)
+    assert _publish_calls(ig) == 0
+    if reading == "refused_9007":
+        raw = requests.post(f"{adapter.account.api_base}/{ig.ig_user_id}/media_publish",
+                            data={"creation_id": ctx.remote["container_id"]},
+                            headers={"Authorization": f"OAuth {creds.values['access_token']}"},
+                            timeout=10)
+        error = raw.json()["error"]
+        assert (raw.status_code, error["code"], error["error_subcode"]) == (400, 9007, 2207027)
+        assert isinstance(classify("instagram", "Instagram")(400, raw.json(), {}),
+                          PlatformUnavailable)
+    ctx, _ = kit.poll_until_done(adapter, ctx)
+    adapter.publish(ctx)
+    _one_post(kit, ig, video)
+
+
+def test_expired_container_gives_a_fresh_container_not_staff(kit, make_ctx, ig, video) -> None:
+    """A container not published within 24 h is EXPIRED: poll raises UploadAgain (transient),
+    the next upload makes a fresh container, and exactly one Reel results."""
+    adapter, creds = kit.adapter_for(ig)
+    ctx = make_ctx(adapter.account, creds, video)
+    adapter.upload(ctx)
+    first = kit.fresh(ctx).remote["container_id"]
+    ig.advance(86_401)
+    with pytest.raises(UploadAgain) as err:
+        kit.poll_until_done(adapter, kit.fresh(ctx))
+    assert isinstance(err.value, TransientError) and "neu hoch" in err.value.message_de
+    ctx, _ = _run(kit, adapter, kit.fresh(ctx))
+    assert ctx.remote["container_id"] != first and first in ctx.remote["abandoned_containers"]
+    _one_post(kit, ig, video)
+
+
+def test_processing_error_is_processing_failed(kit, make_ctx, ig, video) -> None:
+    """status_code ERROR raises ProcessingFailed with the container's status; nothing posted."""
+    ig.fail_processing.append("unsupported codec")
+    adapter, creds = kit.adapter_for(ig)
+    ctx = make_ctx(adapter.account, creds, video)
+    adapter.upload(ctx)
+    with pytest.raises(ProcessingFailed) as err:
+        kit.poll_until_done(adapter, kit.fresh(ctx))
+    assert err.value.code == "ERROR" and "unsupported codec" in err.value.detail
+    assert kit.published(ig) == []
 
 
 def test_throttled_then_succeeds(kit, make_ctx, ig, video) -> None:
@@ -106,8 +264,9 @@ def test_throttled_then_succeeds(kit, make_ctx, ig, video) -> None:
     assert err.value.retry_after == 3600.0 and err.value.code == 4
     ig.advance(3600)
     assert adapter.poll(kit.fresh(ctx)).state is not None  # the same step now goes through
-    ig.rate_limit = None  # the rest of the flow is not about the budget
-    _run(kit, adapter, kit.fresh(ctx))
+    ig.rate_limit = None
+    ctx, _ = kit.poll_until_done(adapter, kit.fresh(ctx))
+    adapter.publish(ctx)
     _one_post(kit, ig, video)
 
 
@@ -119,47 +278,6 @@ def test_expired_token(kit, make_ctx, ig, video) -> None:
         adapter.upload(make_ctx(adapter.account, creds, video))
     assert err.value.code == 190 and "Instagram" in err.value.message_de
     assert ig.containers == {}
-
-
-def test_processing_error_and_expiry_are_processing_failed(kit, make_ctx, ig, video) -> None:
-    """status_code ERROR, and EXPIRED after 24 hours, raise ProcessingFailed; nothing posted."""
-    ig.fail_processing.append("unsupported codec")
-    adapter, creds = kit.adapter_for(ig)
-    ctx = make_ctx(adapter.account, creds, video)
-    adapter.upload(ctx)
-    with pytest.raises(ProcessingFailed) as err:
-        kit.poll_until_done(adapter, kit.fresh(ctx))
-    assert err.value.code == "ERROR"
-    ctx2 = make_ctx(adapter.account, creds, video, post_id=8)
-    adapter.upload(ctx2)
-    ig.advance(86_401)
-    with pytest.raises(ProcessingFailed) as err:
-        adapter.poll(kit.fresh(ctx2))
-    assert err.value.code == "EXPIRED" and "24 Stunden" in err.value.message_de
-    assert kit.published(ig) == []
-
-
-def test_publish_before_finished_is_refused_and_adapter_waits(kit, make_ctx, ig, video) -> None:
-    """The sandbox answers media_publish on an unfinished container with 9007/2207027; the
-    adapter never sends it before FINISHED (it raises a transient error instead)."""
-    adapter, creds = kit.adapter_for(ig)
-    ctx = kit.fresh(make_ctx(adapter.account, creds, video))
-    adapter.upload(ctx)
-    ctx = kit.fresh(ctx)
-    raw = requests.post(f"{adapter.account.api_base}/{ig.ig_user_id}/media_publish",
-                        data={"creation_id": ctx.remote["container_id"]},
-                        headers={"Authorization": f"OAuth {creds.values['access_token']}"},
-                        timeout=10)
-    assert raw.status_code == 400
-    assert raw.json()["error"]["code"] == 9007
-    assert raw.json()["error"]["error_subcode"] == 2207027
-    before = _publish_calls(ig)
-    with pytest.raises(PlatformUnavailable):
-        adapter.publish(ctx)
-    assert _publish_calls(ig) == before
-    ctx, _ = kit.poll_until_done(adapter, ctx)
-    adapter.publish(ctx)
-    _one_post(kit, ig, video)
 
 
 def test_quota_read_at_run_time(kit, make_ctx, ig, video) -> None:
@@ -176,62 +294,6 @@ def test_quota_read_at_run_time(kit, make_ctx, ig, video) -> None:
         adapter.publish(ctx)
     assert "1 Beiträge" in err.value.message_de
     assert _publish_calls(ig) == calls and len(kit.published(ig)) == 1
-
-
-def test_unknown_publish_outcome_is_reconciled(kit, make_ctx, ig, video) -> None:
-    """The connection drops after media_publish was handled: ConnectionLost, then
-    find_published finds the Reel (container PUBLISHED + marker); never a second post."""
-    adapter, creds = kit.adapter_for(ig)
-    ctx = make_ctx(adapter.account, creds, video)
-    adapter.upload(ctx)
-    ctx, _ = kit.poll_until_done(adapter, kit.fresh(ctx))
-    ig.inject(Fault(method="POST", path=r"/media_publish$", reset=True, after=True))
-    with pytest.raises(ConnectionLost) as err:
-        adapter.publish(ctx)
-    assert err.value.outcome_unknown
-    ctx = kit.fresh(ctx)
-    assert adapter.poll(ctx).state is ProcessingState.PUBLISHED
-    found = adapter.find_published(ctx)
-    post = _one_post(kit, ig, video)
-    assert found is not None and found.remote_id == post["id"]
-    again = adapter.publish(kit.fresh(ctx))  # a blind retry only confirms
-    assert again.remote_id == post["id"] and _publish_calls(ig) == 1
-    _one_post(kit, ig, video)
-
-
-def test_sigkill_mid_upload_then_fresh_adapter_resumes(kit, make_ctx, ig, big_video,
-                                                       tmp_path) -> None:
-    """A worker killed with SIGKILL mid-upload; a fresh adapter with the recorded container
-    resumes at the host's offset: one container, one Reel, right bytes."""
-    account, secrets = ig.account()
-    account = replace(account, options={**account.options, "chunk_size": 16384})
-    record = tmp_path / "remote.json"
-    ig.inject(Fault(method="POST", path="/rupload/", delay=0.03, times=10_000))
-    first = adapter_class("instagram")(account, InMemoryCredentials(secrets))
-    doomed = make_ctx(account, InMemoryCredentials(secrets), big_video,
-                      recorder=kit.Recorder(path=record))
-    child = multiprocessing.get_context("fork").Process(target=first.upload, args=(doomed,))
-    child.start()
-    try:
-        kit.wait_until(lambda: any(c["blob"].size >= 3 * 16384 for c in ig.containers.values()),
-                       timeout=20, what="three chunks at the sandbox")
-        os.kill(child.pid, signal.SIGKILL)
-        child.join(10)
-    finally:
-        if child.is_alive():
-            child.kill()
-            child.join(5)
-    assert child.exitcode == -signal.SIGKILL
-    with ig.lock:
-        ig.faults.clear()
-    remote = json.loads(record.read_text())
-    assert remote["container_id"] and remote["offset"] < big_video.size
-    adapter = adapter_class("instagram")(account, InMemoryCredentials(secrets))
-    ctx = make_ctx(account, InMemoryCredentials(secrets), big_video,
-                   recorder=kit.Recorder(initial=remote))
-    _run(kit, adapter, ctx)
-    assert len(ig.containers) == 1
-    _one_post(kit, ig, big_video)
 
 
 def test_check_text_caption_hashtags_mentions(kit, ig) -> None:

@@ -1,48 +1,53 @@
 """Facebook Page: landscape episodes as Page videos, vertical ones as Page Reels.
 
-Page videos use the chunked ``upload_phase=start/transfer/finish`` protocol on
-``graph-video`` (``/{page}/videos``), not the Resumable Upload API. Why: it works with the Page
-token alone (the Resumable Upload API's session lives on ``/{app-id}/uploads`` and needs a
-*user* token whose person has a role on the app, and that token expires after ~60 days); the
-server dictates every chunk window and says which window it wants after an interruption
-(subcode 1363037 with ``error_data``), which is exactly what resuming needs; Meta's own Business
-SDK still drives it; and its ``finish`` carries title, description, ``published`` and
-``scheduled_publish_time`` in the one irreversible call.
+Every step below is a row of the conformance table in docs/platforms/facebook.md (FB-…), with
+its source; the points where Meta's documents are silent are marked there, with the readings the
+sandbox serves. Page videos use the chunked ``upload_phase`` protocol of ``/{page}/videos``, not
+the Resumable Upload API of the current guide: it needs the Page token alone (the upload session
+of ``/{app-id}/uploads`` wants a user token, about 60 days), the video id is known before a byte
+moves, the server dictates and corrects every window, and ``finish`` carries text, ``published``
+and ``scheduled_publish_time`` in the one irreversible call (the full reasoning: FB-V0).
 
 Steps (see :mod:`.base`):
 
-* ``upload``: video: ``start`` (records ``upload_session_id``, ``video_id``, window), then
-  ``transfer`` each window the server asks for (records the next window). Reel: ``video_reels``
-  ``start`` (records ``video_id``, ``upload_url``), then rupload chunks with ``offset`` and
-  ``file_size`` (records ``offset``); resuming asks ``uploading_phase.bytes_transferred``.
-* ``poll``: before publishing, READY once the platform has processed the upload (ERROR ->
-  :class:`ProcessingFailed`). After publishing
-  (``finish`` only acknowledges receipt), PENDING while processing, PUBLISHED once public or
-  scheduled, :class:`ProcessingFailed` on ``video_status=error``, and
-  :class:`RejectedByPlatform` if the video ended up an unpublished draft.
+* ``upload``: Page video: ``start`` then the server's windows (:mod:`.facebook_upload`); Reel:
+  ``video_reels`` ``start`` then the rupload host (:mod:`.rupload`). Records every id and offset
+  at once; ``uploaded`` once the platform holds every byte.
+* ``poll`` before publishing: READY as soon as the bytes are there. Processing may only start
+  with ``finish`` (Meta's SDK and Reels sample send it right after the bytes; FB-P1, FB-P2), so
+  nothing waits for ``video_status == "ready"`` here; :class:`ProcessingFailed` if the status
+  already says ``error``.
 * ``publish``: ``finish`` (video: ``published``/``scheduled_publish_time``; Reel:
-  ``video_state=PUBLISHED|SCHEDULED``). It is tied to the recorded video id, so it can never make
-  a second video; the orchestrator should keep calling ``poll`` until PUBLISHED afterwards.
-* ``find_published``: the recorded video id's status, else the page's recent videos/reels with
-  the marker in the description.
-* ``finish``: the German caption file (``<name>.de_DE.srt``) and the thumbnail.
+  ``video_state=PUBLISHED|SCHEDULED``). It only acknowledges receipt (FB-P5): ``confirm_after_
+  publish``, the orchestrator then polls. Tied to the recorded ids, it can never make a second
+  video; a ``finish`` that may have gone through is checked first (description with the marker,
+  ``published``, publishing phase). A refused time -> :class:`ScheduleTooClose`.
+* ``poll`` after publishing: PENDING while processing/publishing, PUBLISHED once public or
+  scheduled, :class:`ProcessingFailed` on an error, :class:`RejectedByPlatform` if the video
+  stays an unpublished draft (three looks in a row).
+* ``find_published``: the recorded video's status (``public`` only when ``published`` is true or
+  the publishing phase completed for an unscheduled post), else the marker in the Page's recent
+  videos/Reels. Lookups that fail raise :class:`~.graph.LookupFailed` (transient).
+* finish parts: the German caption file (feed videos; Reels carry burned captions) after a look at
+  ``GET /{video}/captions`` so a lost answer never adds a second track, then the thumbnail.
 
-Account options: ``page_id`` (required), ``video_base`` (graph-video base URL, default
-``api_base``), ``web_base`` (for relative permalinks, default ``https://www.facebook.com``),
-``format`` (``auto``|``video``|``reels``), ``chunk_size`` (rupload bytes per request),
-``schedule_min_minutes`` (10), ``schedule_max_days`` (30), ``caption_locale`` (``de_DE``),
-``poll_interval`` (seconds, 5). Secret: ``access_token`` (a Page token; it cannot be refreshed).
+Account options: ``page_id`` (required), ``video_base`` (host for Page-video uploads, default
+``api_base``: Meta calls ``graph-video`` deprecated, its SDK still uses it), ``web_base``
+(relative permalinks, default ``https://www.facebook.com``), ``format`` (``auto``|``video``|
+``reels``), ``chunk_size`` (rupload bytes per request, 0 = the rest in one request, default 0),
+``caption_locale`` (``de_DE``), ``poll_interval`` (seconds, 5). Secret: ``access_token`` (a Page
+token; it cannot be refreshed).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 from episodes.captions import LengthUnit, TextLimits
 
+from . import facebook_status as fs
 from .base import (
     FinishPart,
     Orientation,
@@ -55,16 +60,17 @@ from .base import (
     VideoSpec,
     register,
 )
-from .errors import ConnectionLost, PlatformUnavailable, ProcessingFailed, RejectedByPlatform
-from .graph import (
-    MARKER_RESERVE,
-    RuploadSender,
-    TransferWindow,
-    caption_with_marker,
-    classify,
-    option_int,
+from .errors import (
+    ConnectionLost,
+    PlatformError,
+    ProcessingFailed,
+    RejectedByPlatform,
+    ScheduleTooClose,
+    TransientError,
 )
-from .http import PlatformHTTP, read_chunks
+from .facebook_upload import upload_page_video, upload_reel
+from .graph import MARKER_RESERVE, caption_with_marker, classify, option_int, read_only
+from .http import PlatformHTTP
 
 log = logging.getLogger("wtg.platforms.facebook")
 
@@ -73,9 +79,13 @@ PRODUCTION_API_BASE = "https://graph.facebook.com/v24.0"
 PRODUCTION_VIDEO_BASE = "https://graph-video.facebook.com/v24.0"
 WEB_BASE = "https://www.facebook.com"
 
-_STATUS_FIELDS = "status,published,permalink_url"
-_WINDOW_RETRIES = 5
-_CHUNK_RETRIES = 3
+_STATUS_FIELDS = "status,published,description,permalink_url"
+#: looks in a row that must show "processed, never publishing" before it counts as a draft
+_DRAFT_LOOKS = 3
+#: Graph's "already finished" subcode on a second finish [modelled; FB-P6 in the docs file]
+_ALREADY_FINISHED = 1363040
+MIN_LEAD = 600.0  # 10 minutes [code FB-REELS-SAMPLE utils.js PUBLISH_TIME_INTERVAL_BUFFER]
+MAX_LEAD = 30 * 86_400.0  # not documented; 3p say 30 days (or 6 months): the smaller
 
 
 @register
@@ -92,9 +102,17 @@ class Facebook(Platform):
             max_seconds=4 * 3600.0,
             captions="sidecar",
         ),
-        chunk_size=8 * 1024 * 1024,
+        chunk_size=0,  # rupload: the rest of the file in one request (FB-R2)
         confirm_after_publish=True,
         native_scheduling=True,
+        min_schedule_lead=MIN_LEAD,
+        max_schedule_lead=MAX_LEAD,
+        # READY comes with the last byte; this only bounds failing looks before publishing
+        processing_deadline=1800.0,
+        # finish -> public: Meta gives no figure (its SDK waits 180 s for encoding); an
+        # episode of a few minutes takes minutes, 2 h leaves room and still tells staff the
+        # same day
+        confirm_deadline=2 * 3600.0,
     )
 
     def __init__(self, account: Any, credentials: Any) -> None:
@@ -116,12 +134,15 @@ class Facebook(Platform):
         lim = self.SPEC.text
         return TextLimits(body_max=lim.body_max - MARKER_RESERVE, body_unit=lim.body_unit)
 
-    # --- helpers -----------------------------------------------------------------------------
-    def _auth(self) -> dict[str, str]:
+    # --- helpers (also used by facebook_upload) ----------------------------------------------
+    def auth(self) -> dict[str, str]:
         return {"Authorization": f"OAuth {self.credentials.require('access_token')}"}
 
-    def _get(self, path: str, **params: Any) -> Any:
-        return self.http.json("GET", path, params=params, headers=self._auth())
+    def get(self, path: str, **params: Any) -> Any:
+        return self.http.json("GET", path, params=params, headers=self.auth())
+
+    def status(self, video_id: str) -> dict[str, Any]:
+        return self.get(video_id, fields=_STATUS_FIELDS)
 
     def _mode(self, ctx: PostContext) -> str:
         recorded = ctx.remote.get("mode")
@@ -138,140 +159,127 @@ class Facebook(Platform):
             return "video"
         return "reels" if w < h else "video"
 
-    def _status(self, video_id: str) -> dict[str, Any]:
-        return self._get(video_id, fields=_STATUS_FIELDS)
-
-    def _url(self, node: dict[str, Any], video_id: str) -> str:
-        link = str(node.get("permalink_url") or f"/{self.page_id}/videos/{video_id}/")
+    def _url(self, node: dict[str, Any], video_id: str, reel: bool) -> str:
+        fallback = f"/reel/{video_id}/" if reel else f"/{self.page_id}/videos/{video_id}/"
+        link = str(node.get("permalink_url") or fallback)
         return link if link.startswith("http") else f"{self.web_base}{link}"
+
+    def _finished(self, ctx: PostContext, node: dict[str, Any]) -> bool:
+        """``finish`` is known to have gone through (recorded, or visible on the video)."""
+        if ctx.remote.get("finished"):
+            return True
+        if ctx.remote.get("finish_sent") and fs.finish_took_effect(node, ctx.marker):
+            ctx.record({"finished": True})
+            return True
+        return False
+
+    def _public(self, ctx: PostContext, node: dict[str, Any]) -> bool:
+        if fs.public_now(node):
+            return True
+        scheduled = ctx.remote.get("scheduled_for") is not None
+        return not scheduled and fs.publishing_complete(node) and not fs.held_for_schedule(node)
 
     # --- steps -------------------------------------------------------------------------------
     def _check_credentials(self) -> None:
-        self._get(self.page_id, fields="id,name")
+        self.get(self.page_id, fields="id,name")
 
     def _upload(self, ctx: PostContext) -> None:
         mode = self._mode(ctx)
         if "mode" not in ctx.remote:
             ctx.record({"mode": mode})
+        if ctx.remote.get("uploaded"):
+            return
         if mode == "reels":
-            self._upload_reel(ctx)
+            upload_reel(self, ctx)
         else:
-            self._upload_video(ctx)
-
-    def _upload_video(self, ctx: PostContext) -> None:
-        if ctx.remote.get("upload_session_id"):
-            session = str(ctx.remote["upload_session_id"])
-            start, end = int(ctx.remote["start_offset"]), int(ctx.remote["end_offset"])
-        else:
-            body = self.video_http.json("POST", f"{self.page_id}/videos", headers=self._auth(),
-                                        data={"upload_phase": "start",
-                                              "file_size": str(ctx.video.size)})
-            session = str(body["upload_session_id"])
-            start, end = int(body["start_offset"]), int(body["end_offset"])
-            ctx.record({"upload_session_id": session, "video_id": str(body["video_id"]),
-                        "start_offset": start, "end_offset": end})
-        corrections = failures = 0
-        with ctx.video.path.open("rb") as fh:
-            while start < end:
-                data = b"".join(piece for _, piece in read_chunks(fh, start, end, end - start))
-                try:
-                    body = self.video_http.json(
-                        "POST", f"{self.page_id}/videos", headers=self._auth(),
-                        data={"upload_phase": "transfer", "upload_session_id": session,
-                              "start_offset": str(start)},
-                        files={"video_file_chunk": ("chunk", data, "application/octet-stream")},
-                    )
-                except TransferWindow as exc:  # the server holds other bytes than we thought
-                    corrections += 1
-                    if corrections > _WINDOW_RETRIES:
-                        raise
-                    start, end = exc.start_offset, exc.end_offset
-                    continue
-                except (ConnectionLost, PlatformUnavailable):
-                    failures += 1  # send the same window again; the server corrects us
-                    if failures > _CHUNK_RETRIES:
-                        raise
-                    time.sleep(0.2 * 2 ** (failures - 1))
-                    continue
-                del data
-                start, end = int(body["start_offset"]), int(body["end_offset"])
-                ctx.record({"start_offset": start, "end_offset": end})
-                if ctx.progress:
-                    ctx.progress(start, ctx.video.size)
-
-    def _upload_reel(self, ctx: PostContext) -> None:
-        resume = bool(ctx.remote.get("video_id"))
-        if resume:
-            video_id, url = str(ctx.remote["video_id"]), str(ctx.remote["upload_url"])
-        else:
-            body = self.http.json("POST", f"{self.page_id}/video_reels", headers=self._auth(),
-                                  data={"upload_phase": "start"})
-            video_id, url = str(body["video_id"]), str(body["upload_url"])
-            ctx.record({"video_id": video_id, "upload_url": url, "offset": 0})
-
-        def confirmed() -> int:
-            phase = self._status(video_id).get("status", {}).get("uploading_phase", {})
-            return int(phase.get("bytes_transferred") or 0)
-
-        token = self.credentials.require("access_token")
-        RuploadSender(self.http, token, confirmed, chunk_size=self.chunk_size).send(
-            ctx, url, resume=resume)
+            upload_page_video(self, ctx)
+        ctx.record({"uploaded": True})
 
     def _poll(self, ctx: PostContext) -> Processing:
-        video_id = str(ctx.remote["video_id"])
-        node = self._status(video_id)
-        status = node.get("status") or {}
-        if str(status.get("video_status", "")) == "error":
-            raise ProcessingFailed(self.SPEC.name, _phase_errors(status), code="error")
-        if not ctx.remote.get("finished"):
-            processing = (status.get("processing_phase") or {}).get("status")
-            if status.get("video_status") == "ready" or processing == "complete":
-                return Processing(state=ProcessingState.READY, detail="processed", retry_after=0)
-            return Processing(state=ProcessingState.PENDING,
-                              detail=str(status.get("video_status", "")),
+        node = self.status(str(ctx.remote["video_id"]))
+        if fs.failed(node):
+            raise ProcessingFailed(self.SPEC.name, fs.errors(node), code="error")
+        if not self._finished(ctx, node):
+            if ctx.remote.get("uploaded"):
+                return Processing(state=ProcessingState.READY, detail="uploaded", retry_after=0)
+            return Processing(state=ProcessingState.PENDING, detail=fs.progress(node),
                               retry_after=self.poll_interval)
-        return self._after_finish(node, status)
+        return self._after_finish(ctx, node)
 
-    def _after_finish(self, node: dict[str, Any], status: dict[str, Any]) -> Processing:
-        video_status = str(status.get("video_status", ""))
-        publishing = status.get("publishing_phase") or {}
-        if node.get("published") or publishing.get("publish_status") in ("published",
-                                                                         "scheduled"):
-            return Processing(state=ProcessingState.PUBLISHED,
-                              detail=str(publishing.get("publish_status", "published")))
-        if video_status == "ready" and publishing.get("status") != "in_progress":
-            raise RejectedByPlatform(self.SPEC.name, "video is ready but not published",
-                                     message_de=(
-                "Facebook hat das Video verarbeitet, aber nur als unveröffentlichten Entwurf "
-                "gespeichert. Bitte im Meta Business Suite prüfen; ein Hochformat-Video muss "
-                "als Reel gesendet werden (Kontooption format)."))
-        return Processing(state=ProcessingState.PENDING, detail=video_status,
+    def _after_finish(self, ctx: PostContext, node: dict[str, Any]) -> Processing:
+        scheduled = ctx.remote.get("scheduled_for") is not None
+        if self._public(ctx, node):
+            return Processing(state=ProcessingState.PUBLISHED, detail="published",
+                              retry_after=0)
+        if scheduled and (fs.held_for_schedule(node) or fs.publishing_complete(node)):
+            return Processing(state=ProcessingState.PUBLISHED, detail="scheduled",
+                              retry_after=0)
+        looks = int(ctx.remote.get("draft_looks") or 0)
+        if fs.draft_like(node) and not scheduled:
+            looks += 1
+            ctx.record({"draft_looks": looks})
+            if looks >= _DRAFT_LOOKS:
+                raise RejectedByPlatform(self.SPEC.name, "video processed but never published",
+                                         message_de=(
+                    "Facebook hat das Video verarbeitet, aber nur als unveröffentlichten Entwurf "
+                    "gespeichert. Bitte in der Meta Business Suite prüfen; ein Hochformat-Video "
+                    "muss als Reel gesendet werden (Kontooption format)."))
+        elif looks:
+            ctx.record({"draft_looks": 0})
+        return Processing(state=ProcessingState.PENDING, detail=fs.progress(node),
                           retry_after=self.poll_interval)
 
     def _publish(self, ctx: PostContext) -> Published:
         video_id = str(ctx.remote["video_id"])
-        if not ctx.remote.get("finished"):
-            form = self._finish_form(ctx)
-            ctx.record({"finish_sent": True})
-            if ctx.remote.get("mode") == "reels":
-                self.http.json("POST", f"{self.page_id}/video_reels", headers=self._auth(),
-                               data={**form, "video_id": video_id})
+        reel = ctx.remote.get("mode") == "reels"
+        if ctx.remote.get("finished"):
+            return self._published(video_id, reel)
+        if ctx.remote.get("finish_sent"):  # a finish whose answer was lost: look first
+            node = self.status(video_id)
+            if self._finished(ctx, node):
+                return self._published(video_id, reel, node)
+        when = self._schedule(ctx)
+        form = self._finish_form(ctx, when)
+        ctx.record({"finish_sent": True, "scheduled_for": when})
+        try:
+            if reel:
+                answer = self.http.json("POST", f"{self.page_id}/video_reels",
+                                        headers=self.auth(), data={**form, "video_id": video_id})
             else:
-                self.video_http.json("POST", f"{self.page_id}/videos", headers=self._auth(),
-                                     data={**form, "upload_session_id":
-                                           str(ctx.remote["upload_session_id"])})
-            ctx.record({"finished": True})
-        node = self._status(video_id)
-        url = self._url(node, video_id)
-        ctx.record({"url": url})
-        return Published(remote_id=video_id, url=url)
+                answer = self.video_http.json(
+                    "POST", f"{self.page_id}/videos", headers=self.auth(),
+                    data={**form, "upload_session_id": str(ctx.remote["upload_session_id"])})
+        except RejectedByPlatform as exc:
+            if _already_finished(exc):
+                ctx.record({"finished": True})
+                return self._published(video_id, reel)
+            ctx.record({"finish_sent": False, "scheduled_for": None})  # refused: nothing done
+            if when is not None and _time_refused(exc):
+                raise ScheduleTooClose(self.SPEC.name, exc.detail, code=exc.code,
+                                       status=exc.status) from exc
+            raise
+        if isinstance(answer, dict) and answer.get("success") is False:
+            raise ConnectionLost(self.SPEC.name, "finish answered success=false",
+                                 outcome_unknown=True)
+        ctx.record({"finished": True})
+        return self._published(video_id, reel)
 
-    def _finish_form(self, ctx: PostContext) -> dict[str, str]:
+    def _published(self, video_id: str, reel: bool,
+                   node: dict[str, Any] | None = None) -> Published:
+        """The answer of ``publish``: the video is handed over, not yet confirmed public."""
+        if node is None:
+            try:
+                node = self.status(video_id)
+            except PlatformError as exc:  # the irreversible step is done; a link can wait
+                log.info("facebook: status after finish failed (%s); fallback permalink", exc)
+                node = {}
+        return Published(remote_id=video_id, url=self._url(node, video_id, reel), public=False)
+
+    def _finish_form(self, ctx: PostContext, when: int | None) -> dict[str, str]:
         description = caption_with_marker(ctx.text.body, ctx.text.hashtags, ctx.marker)
         form = {"upload_phase": "finish", "description": description}
         if ctx.text.title:
             form["title"] = ctx.text.title
-        when = self._schedule(ctx)
         reels = ctx.remote.get("mode") == "reels"
         if when is None:
             form["video_state" if reels else "published"] = "PUBLISHED" if reels else "true"
@@ -283,78 +291,87 @@ class Facebook(Platform):
     def _schedule(self, ctx: PostContext) -> int | None:
         if ctx.scheduled_at is None:
             return None
-        opts = self.account.options
-        low = option_int(opts, "schedule_min_minutes", 10) * 60
-        high = option_int(opts, "schedule_max_days", 30) * 86_400
         when = ctx.scheduled_at
         if when.tzinfo is None:
             raise ValueError("scheduled_at must be timezone-aware")
         ahead = (when - datetime.now(UTC)).total_seconds()
-        if not low <= ahead <= high:
-            local = when.strftime("%d.%m.%Y %H:%M")
-            raise RejectedByPlatform(self.SPEC.name, f"scheduled_at {when.isoformat()} outside "
-                                     f"[{low}s, {high}s]", message_de=(
-                f"Facebook kann Beiträge nur zwischen {low // 60} Minuten und {high // 86_400} "
-                f"Tagen im Voraus einplanen; der geplante Termin {local} liegt außerhalb. Bitte "
-                "den Termin ändern."))
+        if not MIN_LEAD <= ahead <= MAX_LEAD:
+            raise ScheduleTooClose(self.SPEC.name, f"scheduled_at {when.isoformat()} is "
+                                   f"{int(ahead)} s ahead, outside [{int(MIN_LEAD)}, "
+                                   f"{int(MAX_LEAD)}]")
         return int(when.timestamp())
 
     def _find_published(self, ctx: PostContext) -> Published | None:
         video_id = ctx.remote.get("video_id")
+        reel = ctx.remote.get("mode") == "reels"
         if video_id:
-            node = self._status(str(video_id))
-            if _went_out(node):
-                if not ctx.remote.get("finished"):
-                    ctx.record({"finished": True})
-                return Published(remote_id=str(video_id), url=self._url(node, str(video_id)))
-            return None
+            node = read_only(self.SPEC.name, "video status", lambda: self.status(str(video_id)))
+            if not self._finished(ctx, node) and not fs.finish_took_effect(node, ctx.marker):
+                return None
+            if fs.failed(node):
+                raise ProcessingFailed(self.SPEC.name, fs.errors(node), code="error")
+            if not ctx.remote.get("finished"):
+                ctx.record({"finished": True})
+            return Published(remote_id=str(video_id), url=self._url(node, str(video_id), reel),
+                             public=self._public(ctx, node))
         for edge in ("videos", "video_reels"):
-            listing = self._get(f"{self.page_id}/{edge}",
-                                fields=f"id,description,{_STATUS_FIELDS}", limit=50)
+            listing = read_only(self.SPEC.name, f"{edge} listing", lambda edge=edge: self.get(
+                f"{self.page_id}/{edge}", fields=f"id,{_STATUS_FIELDS}", limit=50))
             for node in listing.get("data", []):
                 if ctx.marker in str(node.get("description") or ""):
-                    vid = str(node["id"])
-                    ctx.record({"video_id": vid, "finished": True,
-                                "mode": "reels" if edge == "video_reels" else "video"})
-                    return Published(remote_id=vid, url=self._url(node, vid))
+                    vid, is_reel = str(node["id"]), edge == "video_reels"
+                    ctx.record({"video_id": vid, "finished": True, "uploaded": True,
+                                "mode": "reels" if is_reel else "video"})
+                    return Published(remote_id=vid, url=self._url(node, vid, is_reel),
+                                     public=self._public(ctx, node))
         return None
 
     def _finish_parts(self, ctx: PostContext) -> list[FinishPart]:
+        reel = ctx.remote.get("mode") == "reels"
         parts = []
-        if ctx.captions_srt is not None:
+        if ctx.captions_srt is not None:  # a Reel's rendition normally has them burned in
             parts.append(FinishPart.CAPTIONS)
-        if ctx.thumbnail is not None:
+        if ctx.thumbnail is not None and not reel:
             parts.append(FinishPart.THUMBNAIL)
         return parts
 
     def _finish_part(self, ctx: PostContext, part: FinishPart) -> None:
         video_id = str(ctx.remote["video_id"])
         if part is FinishPart.CAPTIONS and ctx.captions_srt is not None:
-            locale = str(self.account.options.get("caption_locale", "de_DE"))
-            name = f"{ctx.captions_srt.name.split('.')[0]}.{locale}.srt"
-            with ctx.captions_srt.open("rb") as fh:
-                self.http.json("POST", f"{video_id}/captions", headers=self._auth(),
-                               data={"default_locale": locale},
-                               files={"captions_file": (name, fh, "application/x-subrip")})
+            self._send_captions(ctx, video_id)
         elif part is FinishPart.THUMBNAIL and ctx.thumbnail is not None:
             with ctx.thumbnail.open("rb") as fh:
-                self.http.json("POST", f"{video_id}/thumbnails", headers=self._auth(),
+                self.http.json("POST", f"{video_id}/thumbnails", headers=self.auth(),
                                data={"is_preferred": "true"},
                                files={"source": (ctx.thumbnail.name, fh, "image/jpeg")})
 
+    def _send_captions(self, ctx: PostContext, video_id: str) -> None:
+        """Upload the caption file unless the video already has a track: wtg made this video,
+        so any track on it is ours from an attempt whose answer was lost."""
+        assert ctx.captions_srt is not None
+        try:
+            existing = self.get(f"{video_id}/captions").get("data") or []
+        except TransientError:
+            raise
+        except RejectedByPlatform as exc:  # listing refused: upload; worst case a 2nd track
+            log.warning("facebook: caption listing refused (%s); uploading", exc.detail)
+            existing = []
+        if existing:
+            log.info("facebook: video %s already has %d caption track(s)", video_id,
+                     len(existing))
+            return
+        locale = str(self.account.options.get("caption_locale", "de_DE"))
+        name = f"{ctx.captions_srt.name.split('.')[0]}.{locale}.srt"
+        with ctx.captions_srt.open("rb") as fh:
+            self.http.json("POST", f"{video_id}/captions", headers=self.auth(),
+                           data={"default_locale": locale},
+                           files={"captions_file": (name, fh, "application/x-subrip")})
 
-def _went_out(node: dict[str, Any]) -> bool:
-    """Whether ``finish`` took effect: processing started, or the video is public/scheduled."""
-    status = node.get("status") or {}
-    if node.get("published"):
-        return True
-    publishing = (status.get("publishing_phase") or {}).get("status")
-    return publishing not in (None, "not_started")
+
+def _already_finished(exc: RejectedByPlatform) -> bool:
+    return f"subcode {_ALREADY_FINISHED}" in exc.detail or "already been finished" in exc.detail
 
 
-def _phase_errors(status: dict[str, Any]) -> str:
-    out = []
-    for phase in ("processing_phase", "publishing_phase", "uploading_phase"):
-        for err in (status.get(phase) or {}).get("errors") or []:
-            out.append(str(err.get("message", err)))
-    return "; ".join(out) or "video_status=error"
+def _time_refused(exc: RejectedByPlatform) -> bool:
+    """Graph refuses a bad ``scheduled_publish_time`` with code 100 and a message naming it."""
+    return "schedul" in exc.detail.lower() and "time" in exc.detail.lower()

@@ -8,9 +8,12 @@
   ``X-Business-Use-Case-Usage`` (Page tokens; ``estimated_time_to_regain_access`` in minutes
   [3p, consistent across client code]), ``Retry-After`` when present, else a usage header at
   100 % means "about an hour" (the app window is a rolling hour [doc FB-RL]).
-* :class:`RuploadSender` sends a file to the ``rupload`` host (Facebook Reels, Instagram
-  resumable) in chunks streamed from disk, with ``offset``/``file_size`` headers, recording the
-  confirmed offset after every chunk and asking the platform for it before resuming.
+* the ``rupload`` host answers errors in its own shape ``{"debug_info": {"retriable", "type",
+  "message"}}`` [3p, docs/platforms/facebook.md R-ERR]: ``retriable`` -> transient.
+* :class:`UploadAgain` (the platform dropped the unpublished upload: Instagram container
+  EXPIRED or "generate a new container" subcodes [IG-ERR]) and :class:`LookupFailed` (a
+  read-only lookup failed: always transient, never a rejection) are the two errors the Meta
+  adapters add to the tree in :mod:`.errors`.
 * :func:`caption_with_marker` appends the post's marker, which reconciliation searches for.
 
 Graph has no idempotency key, and no refresh grant for Page tokens or Facebook-Login user
@@ -21,21 +24,21 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
-from .base import PostContext
 from .errors import (
-    ConnectionLost,
     CredentialsExpired,
     PlatformError,
     PlatformUnavailable,
     QuotaExhausted,
     RateLimited,
     RejectedByPlatform,
+    TransientError,
 )
-from .http import PlatformHTTP, read_chunks, retry_after_seconds
+from .http import retry_after_seconds
+
+T = TypeVar("T")
 
 log = logging.getLogger("wtg.platforms.graph")
 
@@ -56,17 +59,57 @@ SUBCODE_QUOTA = 2207042  # IG: publishing limit reached (code 9) [doc IG-ERR]
 SUBCODE_SPAM = 2207051  # IG: restricted activity (code 4) [doc IG-ERR]
 SUBCODE_EXPIRED = 2207020  # IG: media expired, create a new container [doc IG-ERR]
 IG_RETRY_SUBCODES = frozenset({2207001, 2207003})  # server error, download timeout
+#: IG: "generate a new container and try again" [doc IG-ERR]: expired, create failed, unknown
+#: upload error
+IG_NEW_CONTAINER_SUBCODES = frozenset({SUBCODE_EXPIRED, 2207032, 2207053})
 
 
 class TransferWindow(PlatformUnavailable):
-    """Chunked upload: the server wants the window ``[start_offset, end_offset)`` instead."""
+    """Chunked upload: the server wants another window (``[start_offset, end_offset)`` when its
+    answer says which [code FB-SDK]; None when it does not, then the status tells)."""
 
     kind = "transfer_window"
 
-    def __init__(self, platform: str, detail: str, *, start: int, end: int, **kw: Any) -> None:
+    def __init__(self, platform: str, detail: str, *, start: int | None, end: int | None,
+                 **kw: Any) -> None:
         self.start_offset = start
         self.end_offset = end
         super().__init__(platform, detail, **kw)
+
+
+class UploadAgain(TransientError):
+    """The platform dropped an upload that was never published (Instagram: container EXPIRED
+    after 24 h or one of the "generate a new container" subcodes). Nothing is public; the next
+    ``upload`` call starts afresh (the old container is never published, so no duplicate). The
+    orchestrator should go back to ``upload`` instead of retrying the same step."""
+
+    kind = "upload_again"
+
+    def _default_message_de(self) -> str:
+        return (f"{self.platform} hat das hochgeladene, noch nicht veröffentlichte Video "
+                "verworfen. wtg lädt es automatisch neu hoch; es entsteht kein doppelter "
+                "Beitrag.")
+
+
+class LookupFailed(PlatformUnavailable):
+    """A read-only lookup (status, listing, permalink) failed. Always transient: a failing look
+    never turns a post into ``failed``; the orchestrator retries it until its deadline."""
+
+    kind = "lookup_failed"
+
+    def _default_message_de(self) -> str:
+        return (f"{self.platform} gibt gerade keine Auskunft über den Beitrag. wtg fragt "
+                "später erneut; veröffentlicht wird deshalb nichts doppelt.")
+
+
+def read_only(platform: str, what: str, fn: Callable[[], T]) -> T:
+    """Run a read-only lookup; any failure except an expired token is :class:`LookupFailed`."""
+    try:
+        return fn()
+    except (CredentialsExpired, TransientError):
+        raise
+    except (PlatformError, KeyError, ValueError, TypeError) as exc:
+        raise LookupFailed(platform, f"{what}: {exc}") from exc
 
 
 def graph_error(body: Any) -> dict[str, Any] | None:
@@ -129,6 +172,9 @@ def classify(platform: str, label: str) -> Callable[[int, Any, Mapping[str, str]
 
     def _classify(status: int, body: Any, headers: Mapping[str, str]) -> PlatformError | None:
         err = graph_error(body)
+        debug = body.get("debug_info") if isinstance(body, dict) else None
+        if err is None and isinstance(debug, dict):
+            return _from_rupload(platform, label, status, debug)
         if err is None:
             if status == 429:
                 wait = usage_wait_seconds(headers) or DEFAULT_THROTTLE_WAIT
@@ -139,6 +185,24 @@ def classify(platform: str, label: str) -> Callable[[int, Any, Mapping[str, str]
         return _from_error(platform, label, status, err, headers)
 
     return _classify
+
+
+def _from_rupload(platform: str, label: str, status: int,
+                  debug: Mapping[str, Any]) -> PlatformError:
+    """An error of the rupload host (``debug_info`` shape)."""
+    kind = str(debug.get("type") or "")
+    detail = f"rupload {kind}: {str(debug.get('message') or '')[:300]}"
+    if debug.get("retriable") is True or status >= 500:
+        return PlatformUnavailable(platform, detail, status=status)
+    if status == 429:
+        return RateLimited(platform, detail, status=status, retry_after=DEFAULT_THROTTLE_WAIT)
+    if kind == "NotAuthorizedError":
+        return CredentialsExpired(platform, detail, status=status, message_de=(
+            f"Der Upload-Server von {label} nimmt das Zugangstoken nicht an. Bitte das Konto "
+            "neu verbinden und das neue Zugangstoken hinterlegen. Der Beitrag wartet so lange."))
+    return RejectedByPlatform(platform, detail, status=status, code=kind or None, message_de=(
+        f"Der Upload-Server von {label} hat die Übertragung abgelehnt ({kind or status}). "
+        "wtg setzt neu an."))
 
 
 def _from_error(
@@ -157,8 +221,9 @@ def _from_error(
             except ValueError:
                 data = {}
         start, end = _int(data.get("start_offset")), _int(data.get("end_offset"))
-        if start is not None and end is not None:
-            return TransferWindow(platform, detail, start=start, end=end, **kw)
+        if start is None or end is None:
+            start = end = None
+        return TransferWindow(platform, detail, start=start, end=end, **kw)
     if code == 4 and sub == SUBCODE_SPAM:
         return RejectedByPlatform(platform, detail, message_de=(
             f"{label} schränkt das Konto gerade ein (Schutz vor Spam). Bitte in der App prüfen "
@@ -186,10 +251,11 @@ def _from_error(
         return PlatformUnavailable(platform, detail, message_de=(
             f"{label} ist mit der Verarbeitung des Videos noch nicht fertig. wtg versucht es "
             "automatisch erneut."), **kw)
-    if sub == SUBCODE_EXPIRED:
-        return RejectedByPlatform(platform, detail, message_de=(
-            f"Das hochgeladene Video bei {label} ist abgelaufen (nicht binnen 24 Stunden "
-            "veröffentlicht). Bitte den Beitrag neu einplanen, dann wird neu hochgeladen."), **kw)
+    if sub in IG_NEW_CONTAINER_SUBCODES:
+        return UploadAgain(platform, detail, message_de=(
+            f"{label} hat das hochgeladene, noch nicht veröffentlichte Video verworfen "
+            f"({message or sub}). wtg lädt es automatisch neu hoch; es entsteht kein doppelter "
+            "Beitrag."), **kw)
     if code in (1, 2) or err.get("is_transient") is True or sub in IG_RETRY_SUBCODES:
         return PlatformUnavailable(platform, detail, **kw)
     if code == 506:
@@ -236,59 +302,3 @@ def option_int(options: Mapping[str, Any], name: str, default: int) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise ValueError(f"account option {name!r} must be a whole number, got {value!r}") from None
-
-
-class RuploadSender:
-    """Send a file to a ``rupload`` URL in chunks (headers ``offset``, ``file_size``).
-
-    ``confirmed_offset()`` asks the platform how many bytes it holds; it is called before
-    resuming (a recorded offset may lag one chunk behind after a crash) and after a failed chunk.
-    """
-
-    def __init__(
-        self,
-        http: PlatformHTTP,
-        token: str,
-        confirmed_offset: Callable[[], int],
-        *,
-        chunk_size: int,
-        retries: int = 3,
-        backoff: float = 0.2,
-    ) -> None:
-        self.http = http
-        self.token = token
-        self.confirmed_offset = confirmed_offset
-        self.chunk_size = chunk_size
-        self.retries = retries
-        self.backoff = backoff
-
-    def send(self, ctx: PostContext, url: str, *, resume: bool) -> None:
-        size = ctx.video.size
-        offset = self.confirmed_offset() if resume else 0
-        failures = 0
-        while offset < size:
-            try:
-                offset = self._send_from(ctx, url, offset)
-            except (ConnectionLost, PlatformUnavailable):
-                failures += 1
-                if failures > self.retries:
-                    raise
-                time.sleep(self.backoff * 2 ** (failures - 1))
-                offset = self.confirmed_offset()
-                ctx.record({"offset": offset})
-
-    def _send_from(self, ctx: PostContext, url: str, offset: int) -> int:
-        size = ctx.video.size
-        with ctx.video.path.open("rb") as fh:
-            for start, data in read_chunks(fh, offset, size, self.chunk_size):
-                self.http.request("POST", url, data=data, headers={
-                    "Authorization": f"OAuth {self.token}",
-                    "offset": str(start),
-                    "file_size": str(size),
-                    "Content-Type": "application/octet-stream",
-                })
-                offset = start + len(data)
-                ctx.record({"offset": offset})
-                if ctx.progress:
-                    ctx.progress(offset, size)
-        return offset
