@@ -54,6 +54,7 @@ from .platforms.errors import (
     RateLimited,
     ScheduleTooClose,
     TransientError,
+    UploadAgain,
 )
 from .runtime import Runtime
 from .waits import MAX_COUNTDOWN, Deadlines, next_look, overdue_de
@@ -369,6 +370,14 @@ class _Driver:
                 result = handler(adapter, ctx)
                 if result is not None:
                     return result
+        except UploadAgain as err:  # the platform dropped the unpublished upload: afresh
+            if self.state in (S.UPLOADING, S.PROCESSING) and not self.remote.get(
+                    "publish_started"):
+                self._record({"wait": None})
+                self._move(S.QUEUED, expect=self.state, step=step, outcome="upload-again",
+                           error=err.as_record())
+                return self._out(again=self.rt.settings.poll_interval_min)
+            return self._out(again=self._stay(step, err))
         except TransientError as err:
             if self.state is S.PUBLISHING:
                 self._move(S.UNCONFIRMED, expect=S.PUBLISHING, step=step, outcome="unknown",
@@ -484,6 +493,14 @@ class _Driver:
         # at or after the slot (whatever the publish call's answer looked like before the slot)
         scheduled = bool(self.remote.get("scheduled_at")) and (
             not result.public or self._until_slot() > 0)
+        if not scheduled and not result.public:
+            # the platform took the publish call but does not show the post yet (Facebook:
+            # finish acknowledged, processing goes on): confirm by polling, never publish again
+            self._record({"publish_sent": self.remote.get("publish_sent")
+                          or utcnow().isoformat(), "remote_id": result.remote_id})
+            if self.state is not S.PROCESSING:
+                self._move(S.PROCESSING, expect=expect, step=f"{how}-pending")
+            return self._look("confirm", self.rt.settings.poll_interval_min)
         target = S.SCHEDULED if scheduled else S.PUBLISHED
         self._record({"remote_id": result.remote_id, "url": result.url, "online": True,
                       "finish_target": str(target), "wait": None})

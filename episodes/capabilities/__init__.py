@@ -116,12 +116,11 @@ def validate_settings(settings: Settings) -> list[str]:
                 f"und Verarbeiten brauchen Zeit ({_minutes(SCHEDULE_SAFETY_MARGIN)} Minuten "
                 f"Reserve). Bitte mindestens {_hours(need)} Stunden einstellen."
             )
-        max_days = getattr(options, "schedule_max_days", None)
-        if max_days is not None and have > timedelta(days=max_days):
+        if caps.max_schedule_lead is not None and have > caps.max_schedule_lead:
             out.append(
                 f"Einstellung 'native_schedule_hours' ({_hours(have)} Stunden) ist für Konto "
-                f"{account.name} ({caps.label}) zu lang: höchstens {max_days} Tage im Voraus "
-                "(Option schedule_max_days)."
+                f"{account.name} ({caps.label}) zu lang: {caps.label} plant höchstens "
+                f"{caps.max_schedule_lead.days} Tage im Voraus ein."
             )
     return out
 

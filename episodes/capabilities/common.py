@@ -77,4 +77,6 @@ class Capabilities:
     native_scheduling: bool
     #: how far ahead a native schedule time must lie at least (0: nothing documented)
     min_schedule_lead: timedelta = timedelta(0)
+    #: how far ahead at most (None: nothing documented)
+    max_schedule_lead: timedelta | None = None
     source: str = ""

@@ -12,11 +12,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field
 
 from .common import Capabilities, Id, Options, Url
 
 MIN_LEAD_MINUTES = 10
+#: third parties say 30 days or 6 months; the shorter, until Meta documents it
+MAX_LEAD_DAYS = 30
 
 
 class FacebookOptions(Options):
@@ -25,28 +27,17 @@ class FacebookOptions(Options):
     web_base: Url = Field("https://www.facebook.com", description="for relative permalinks")
     format: Literal["auto", "video", "reels"] = Field(
         "auto", description="auto: vertical renditions as Reels, others as Page videos")
-    chunk_size: int = Field(8 * 1024 * 1024, gt=0, description="rupload bytes per request")
-    schedule_min_minutes: int = Field(
-        MIN_LEAD_MINUTES, ge=MIN_LEAD_MINUTES,
-        description="native scheduling: at least this far ahead (Facebook: 10 minutes)")
-    schedule_max_days: int = Field(30, ge=1, description="native scheduling: at most this far")
+    chunk_size: int = Field(
+        0, ge=0, description="rupload bytes per request; 0: the rest of the file in one request")
     caption_locale: str = Field("de_DE", pattern=r"^[a-z]{2}_[A-Z]{2}$")
     poll_interval: float = Field(5.0, gt=0, description="seconds between processing polls")
     native_min_lead_minutes: float = Field(
         15.0, ge=MIN_LEAD_MINUTES, validate_default=True,
         description="wtg schedules natively only when the slot is at least this far ahead")
 
-    @field_validator("native_min_lead_minutes")
-    @classmethod
-    def _lead_within_window(cls, value: float, info: ValidationInfo) -> float:
-        least = info.data.get("schedule_min_minutes")
-        if least is not None and value < least:
-            raise ValueError(f"muss mindestens schedule_min_minutes ({least}) sein, sonst "
-                             "lehnt Facebook den Termin ab")
-        return value
-
 
 CAPABILITIES = Capabilities(
     platform="facebook", label="Facebook", options=FacebookOptions, native_scheduling=True,
-    min_schedule_lead=timedelta(minutes=MIN_LEAD_MINUTES), source="[code FB-REELS-SAMPLE]",
+    min_schedule_lead=timedelta(minutes=MIN_LEAD_MINUTES),
+    max_schedule_lead=timedelta(days=MAX_LEAD_DAYS), source="[code FB-REELS-SAMPLE]; max [3p]",
 )

@@ -19,7 +19,8 @@ class InstagramOptions(Options):
     ig_user_id: Id = Field(description="the Instagram professional account's id (required)")
     hashtags_max: int = Field(HASHTAGS_MAX, ge=0, le=HASHTAGS_MAX)
     mentions_max: int = Field(MENTIONS_MAX, ge=0, le=MENTIONS_MAX)
-    chunk_size: int = Field(8 * 1024 * 1024, gt=0, description="rupload bytes per request")
+    chunk_size: int = Field(
+        0, ge=0, description="rupload bytes per request; 0: the rest of the file in one request")
     rupload_base: Url = Field("https://rupload.facebook.com",
                               description="used when the container answer carries no uri")
     share_to_feed: Flag = True

@@ -90,8 +90,9 @@ def test_the_example_settings_are_valid():
     (account("facebook", {"page_id": "1", "format": "quadrat"}),
      "Konto facebook-lup (Facebook), Option 'format': erlaubt sind: 'auto', 'video' oder "
      "'reels'."),
-    (account("facebook", {"page_id": "1", "schedule_min_minutes": 5}),
-     "Konto facebook-lup (Facebook), Option 'schedule_min_minutes': muss mindestens 10 sein."),
+    (account("facebook", {"page_id": "1", "native_min_lead_minutes": 5}),
+     "Konto facebook-lup (Facebook), Option 'native_min_lead_minutes': muss mindestens 10 "
+     "sein."),
     (account("instagram", {}), "Konto instagram-lup (Instagram), Option 'ig_user_id': fehlt."),
     (account("instagram", {"ig_user_id": "1", "hashtags_max": 50}),
      "Konto instagram-lup (Instagram), Option 'hashtags_max': darf höchstens 30 sein."),

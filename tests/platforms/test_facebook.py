@@ -26,13 +26,13 @@ from workers.platforms.base import MediaFile, ProcessingState, adapter_class
 from workers.platforms.errors import (
     ConnectionLost,
     CredentialsExpired,
+    LookupFailed,
     ProcessingFailed,
     RateLimited,
     RejectedByPlatform,
     ScheduleTooClose,
     TransientError,
 )
-from workers.platforms.graph import LookupFailed
 
 PROCESSING = ["finish", "last_chunk"]
 GRAPH_500 = {"error": {"message": "An unknown error occurred", "type": "OAuthException",

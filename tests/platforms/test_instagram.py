@@ -22,13 +22,15 @@ from workers.platforms.base import MediaFile, ProcessingState, adapter_class
 from workers.platforms.errors import (
     ConnectionLost,
     CredentialsExpired,
+    LookupFailed,
     PlatformUnavailable,
     ProcessingFailed,
     QuotaExhausted,
     RateLimited,
     TransientError,
+    UploadAgain,
 )
-from workers.platforms.graph import LookupFailed, UploadAgain, classify
+from workers.platforms.graph import classify
 
 RESUME = ["offset_lookup", "unsupported_404", "unsupported_405", "stale_zero"]
 GRAPH_500 = {"error": {"message": "Internal", "type": "OAuthException", "code": 2,

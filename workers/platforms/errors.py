@@ -7,6 +7,8 @@ a plain German explanation (``message_de``). The orchestrator decides what to do
     ├── TransientError            retry later, same step; nothing was lost
     │   ├── RateLimited           retry after ``retry_after`` seconds (429 or a platform code)
     │   ├── PlatformUnavailable   5xx, maintenance
+    │   │   └── LookupFailed      a read-only lookup failed: never a verdict on the post
+    │   ├── UploadAgain           the platform dropped an unpublished upload: upload afresh
     │   └── ConnectionLost        reset, timeout, truncated answer; ``outcome_unknown`` is True
     │                             when the request may have reached the platform
     └── PermanentError            do not retry; the post waits for staff
@@ -103,6 +105,31 @@ class RateLimited(TransientError):
 
 class PlatformUnavailable(TransientError):
     kind = "unavailable"
+
+
+class UploadAgain(TransientError):
+    """The platform dropped an upload that was never published (Instagram: container EXPIRED
+    after 24 h or one of the "generate a new container" subcodes). Nothing is public; the next
+    ``upload`` call starts afresh (the old container is never published, so no duplicate). The
+    orchestrator should go back to ``upload`` instead of retrying the same step."""
+
+    kind = "upload_again"
+
+    def _default_message_de(self) -> str:
+        return (f"{self.platform} hat das hochgeladene, noch nicht veröffentlichte Video "
+                "verworfen. wtg lädt es automatisch neu hoch; es entsteht kein doppelter "
+                "Beitrag.")
+
+
+class LookupFailed(PlatformUnavailable):
+    """A read-only lookup (status, listing, permalink) failed. Always transient: a failing look
+    never turns a post into ``failed``; the orchestrator retries it until its deadline."""
+
+    kind = "lookup_failed"
+
+    def _default_message_de(self) -> str:
+        return (f"{self.platform} gibt gerade keine Auskunft über den Beitrag. wtg fragt "
+                "später erneut; veröffentlicht wird deshalb nichts doppelt.")
 
 
 class ConnectionLost(TransientError):

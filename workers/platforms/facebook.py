@@ -45,6 +45,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from episodes.capabilities.facebook import CAPABILITIES as CAPS
 from episodes.captions import LengthUnit, TextLimits
 
 from . import facebook_status as fs
@@ -84,8 +85,10 @@ _STATUS_FIELDS = "status,published,description,permalink_url"
 _DRAFT_LOOKS = 3
 #: Graph's "already finished" subcode on a second finish [modelled; FB-P6 in the docs file]
 _ALREADY_FINISHED = 1363040
-MIN_LEAD = 600.0  # 10 minutes [code FB-REELS-SAMPLE utils.js PUBLISH_TIME_INTERVAL_BUFFER]
-MAX_LEAD = 30 * 86_400.0  # not documented; 3p say 30 days (or 6 months): the smaller
+#: scheduling bounds, from the capability data (one source): 10 minutes [code FB-REELS-SAMPLE
+#: utils.js PUBLISH_TIME_INTERVAL_BUFFER]; at most 30 days (3p say 30 days or 6 months)
+MIN_LEAD = CAPS.min_schedule_lead.total_seconds()
+MAX_LEAD = CAPS.max_schedule_lead.total_seconds() if CAPS.max_schedule_lead else float("inf")
 
 
 @register

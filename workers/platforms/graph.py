@@ -29,12 +29,14 @@ from typing import Any, TypeVar
 
 from .errors import (
     CredentialsExpired,
+    LookupFailed,
     PlatformError,
     PlatformUnavailable,
     QuotaExhausted,
     RateLimited,
     RejectedByPlatform,
     TransientError,
+    UploadAgain,
 )
 from .http import retry_after_seconds
 
@@ -75,31 +77,6 @@ class TransferWindow(PlatformUnavailable):
         self.start_offset = start
         self.end_offset = end
         super().__init__(platform, detail, **kw)
-
-
-class UploadAgain(TransientError):
-    """The platform dropped an upload that was never published (Instagram: container EXPIRED
-    after 24 h or one of the "generate a new container" subcodes). Nothing is public; the next
-    ``upload`` call starts afresh (the old container is never published, so no duplicate). The
-    orchestrator should go back to ``upload`` instead of retrying the same step."""
-
-    kind = "upload_again"
-
-    def _default_message_de(self) -> str:
-        return (f"{self.platform} hat das hochgeladene, noch nicht veröffentlichte Video "
-                "verworfen. wtg lädt es automatisch neu hoch; es entsteht kein doppelter "
-                "Beitrag.")
-
-
-class LookupFailed(PlatformUnavailable):
-    """A read-only lookup (status, listing, permalink) failed. Always transient: a failing look
-    never turns a post into ``failed``; the orchestrator retries it until its deadline."""
-
-    kind = "lookup_failed"
-
-    def _default_message_de(self) -> str:
-        return (f"{self.platform} gibt gerade keine Auskunft über den Beitrag. wtg fragt "
-                "später erneut; veröffentlicht wird deshalb nichts doppelt.")
 
 
 def read_only(platform: str, what: str, fn: Callable[[], T]) -> T:

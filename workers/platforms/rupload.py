@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import PostContext
-from .errors import ConnectionLost, PlatformUnavailable, RejectedByPlatform
-from .graph import UploadAgain
+from .errors import ConnectionLost, PlatformUnavailable, RejectedByPlatform, UploadAgain
 from .http import PlatformHTTP
 
 log = logging.getLogger("wtg.platforms.rupload")
