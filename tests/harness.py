@@ -50,12 +50,12 @@ def wait_for(
 
 class RedisPool:
     """Hands out a flushed database number per test on the machine's Redis (if it answers),
-    else on a private embedded server. ``WTG_TEST_REDIS=private`` always takes a private one, so
+    else on a private embedded server. ``WTGTEST_REDIS=private`` always takes a private one, so
     two test sessions on one machine never flush each other's databases."""
 
     def __init__(self, base: Path) -> None:
         self.private: EmbeddedBroker | None = None
-        if os.environ.get("WTG_TEST_REDIS") != "private" and ping(SYSTEM_REDIS + "/0"):
+        if os.environ.get("WTGTEST_REDIS") != "private" and ping(SYSTEM_REDIS + "/0"):
             self.base_url = SYSTEM_REDIS
         else:
             self.private = EmbeddedBroker(base / "redis", free_port(), appendonly=False)
