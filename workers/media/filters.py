@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from workers.media.loudness import GainPlan, limiter_chain
 from workers.media.profiles import FitMode, FitOptions, Profile
 
 ASPECT_TOLERANCE = 0.01  # within 1 %: scale, do not crop or pad
+AAC_PRIMING_SAMPLES = 1024  # ffmpeg's AAC encoder delay (initial_padding), one frame
 BLUR_DOWNSCALE = 8  # the blurred background is computed at 1/8 size (cheap), then scaled up
 
 
@@ -103,17 +105,21 @@ def drawtext_filter(text: str, font_file: Path, *, size: int, y: str = "h-th-h/1
     )
 
 
-def loudnorm_filter(profile: Profile, measured: dict[str, float] | None) -> str:
-    """Second loudnorm pass (linear) from first-pass measurements; one-pass if none."""
-    base = (f"loudnorm=I={profile.loudness_lufs}:TP={profile.true_peak_db}:"
-            f"LRA={profile.loudness_range}")
-    if not measured:
-        return base
-    return (
-        f"{base}:measured_I={measured['input_i']}:measured_TP={measured['input_tp']}:"
-        f"measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}:"
-        f"offset={measured['target_offset']}:linear=true"
-    )
+def gain_filters(plan: GainPlan | None, profile: Profile) -> list[str]:
+    """Audio steps after ``audio_format``: the planned gain, then (if needed) the limiter at 4x
+    oversampling and back to the profile's format. Nothing for silence or no plan."""
+    if plan is None or (plan.gain_db == 0 and plan.limit_db is None):
+        return []
+    steps = [f"volume={plan.gain_db:g}dB"]
+    if plan.limit_db is not None:
+        steps += [limiter_chain(plan.limit_db), audio_format(profile)]
+    return steps
+
+
+def trim_encoder_delay(samples: int = AAC_PRIMING_SAMPLES) -> str:
+    """Drop the encoder's priming length from the start of the audio: without an MP4 edit
+    list players play the priming samples, so the audio would lag the picture by 21 ms."""
+    return f"atrim=start_sample={samples},asetpts=N/SR/TB"
 
 
 def audio_format(profile: Profile) -> str:
