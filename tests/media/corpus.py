@@ -21,15 +21,17 @@ with a 90° display rotation in a QuickTime file: a 720x1280 phone video), ``4_3
 Audio kinds (``AUDIO_KINDS``):
 
 - ``narration``: German speech from ``espeak-ng -v de`` (sentences about a volunteer project
-  with 0.7–1.2 s pauses) with one microphone pop, peak-normalised to -0.5 dBFS like a typical
-  voice-over export: about -21 LUFS integrated, true peak about -0.4 dBTP (the field-test
-  case: -20.6 LUFS, -0.4 dBTP, where loudnorm could not reach -14 LUFS).
+  with 0.7–1.2 s pauses, sentence levels varying by up to 6 dB like a speaker moving at the
+  microphone) with one microphone pop, peak-normalised to -0.5 dBFS like a typical voice-over
+  export: about -22 LUFS integrated, true peak about -0.5 dBTP (the field-test case: -20.6
+  LUFS, -0.4 dBTP, where loudnorm could not reach -14 LUFS).
 - ``speech_music``: the narration 6 dB lower, over a music bed (C–Am–F–G chords of detuned
   harmonics, kick drum, noise hi-hat) about 12 dB under the voice.
-- ``music``: the music bed alone, mastered loud (peaks at -0.1 dBFS, about -11 LUFS).
-- ``peaks``: quiet speech (about -30 LUFS) with a hand clap at full scale (0 dBTP).
-- ``quiet``: speech recorded far from the microphone (about -38 LUFS) over room tone.
-- ``faint``: a voice barely above the room tone (about -48 LUFS): more than ``MAX_GAIN_DB``
+- ``music``: the music bed alone, mastered loud (soft-clipped, about -7 LUFS, +3.5 dBTP after
+  AAC).
+- ``peaks``: quiet speech (about -26 LUFS) with a hand clap at full scale (0 dBTP).
+- ``quiet``: speech recorded far from the microphone (about -36 LUFS) over room tone.
+- ``faint``: a voice barely above the room tone (about -50 LUFS): more than ``MAX_GAIN_DB``
   short of the target, so it stays quieter and staff get a note.
 - ``near_silence``: room tone only (filtered noise about -65 dBFS RMS, hum at -70 dBFS).
 - ``none``: no audio track at all.
@@ -60,6 +62,7 @@ SENTENCES = (
     "Wer mitmachen möchte, meldet sich einfach beim Heimatverein.",
 )
 PAUSES_MS = (900, 1200, 700, 1000)  # real pauses between the sentences
+SENTENCE_DB = (0.0, -4.0, -1.5, -6.0, -2.5)  # the speaker leans in and away from the microphone
 
 
 class CorpusError(RuntimeError):
@@ -132,16 +135,13 @@ def espeak_exe() -> str:
     return exe
 
 
-def speech(rate: int, cache_dir: Path) -> np.ndarray:
-    """The German narration (float32 mono at ``rate``), peak -0.5 dBFS; cached as a WAV."""
-    ssml = "<speak>" + "".join(
-        s + (f'<break time="{PAUSES_MS[i]}ms"/>' if i < len(PAUSES_MS) else "")
-        for i, s in enumerate(SENTENCES)) + "</speak>"
-    key = hashlib.sha256(f"{ssml}|{rate}".encode()).hexdigest()[:12]
+def _sentence(text: str, rate: int, cache_dir: Path) -> np.ndarray:
+    """One sentence from espeak-ng (float mono at ``rate``), cached next to the clips."""
+    key = hashlib.sha256(f"{text}|{rate}".encode()).hexdigest()[:12]
     cached = cache_dir / f".speech-{key}-{rate}.f32"
     if not cached.exists():
         raw = cache_dir / f".speech-{key}.wav"
-        subprocess.run([espeak_exe(), "-v", "de", "-s", "165", "-m", "-w", str(raw), ssml],
+        subprocess.run([espeak_exe(), "-v", "de", "-s", "165", "-w", str(raw), text],
                        check=True, capture_output=True, timeout=120)
         pcm = _ffmpeg("-i", str(raw), "-af", f"aresample={rate}:resampler=soxr",
                       "-ac", "1", "-f", "f32le", "-")
@@ -149,7 +149,18 @@ def speech(rate: int, cache_dir: Path) -> np.ndarray:
         part = cached.with_suffix(".part")
         part.write_bytes(pcm)
         part.replace(cached)
-    voice = np.frombuffer(cached.read_bytes(), np.float32).astype(np.float64)
+    return np.frombuffer(cached.read_bytes(), np.float32).astype(np.float64)
+
+
+def speech(rate: int, cache_dir: Path) -> np.ndarray:
+    """The German narration (float mono at ``rate``), peak -0.5 dBFS: the sentences at the
+    levels of a speaker who moves relative to the microphone, with pauses between them."""
+    parts: list[np.ndarray] = []
+    for i, text in enumerate(SENTENCES):
+        parts.append(_sentence(text, rate, cache_dir) * _db(SENTENCE_DB[i]))
+        if i < len(PAUSES_MS):
+            parts.append(np.zeros(int(PAUSES_MS[i] / 1000 * rate)))
+    voice = np.concatenate(parts)
     return voice * (_db(-0.5) / np.abs(voice).max())
 
 
@@ -245,7 +256,7 @@ def make_audio(kind: str, duration: float, rate: int, cache_dir: Path) -> np.nda
         voice = _fit(speech(rate, cache_dir), n, rate) * _db(-10)
         return voice + clap(n, rate, at=min(1.5, duration / 2)) * _db(-0.05)
     if kind == "quiet":
-        return _fit(speech(rate, cache_dir), n, rate) * _db(-18) + room_tone(n, rate, -58)
+        return _fit(speech(rate, cache_dir), n, rate) * _db(-16) + room_tone(n, rate, -58)
     if kind == "faint":
         return _fit(speech(rate, cache_dir), n, rate) * _db(-30) + room_tone(n, rate, -68)
     if kind == "near_silence":

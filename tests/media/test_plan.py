@@ -135,14 +135,15 @@ def test_audio_gets_the_planned_gain_and_no_encoder_delay() -> None:
 
 
 def test_loud_peaks_get_the_oversampled_limiter() -> None:
-    """When the gain would push peaks over the ceiling, the limiter runs at 192 kHz
-    1 dB under the ceiling and the audio returns to 48 kHz stereo."""
+    """When the gain would push peaks over the ceiling, the sound is low-passed at the AAC
+    encoder's cutoff, limited at 192 kHz 1 dB under the ceiling and returns to 48 kHz."""
     loud = Loudness(input_i=-20.6, input_tp=-0.4, input_lra=3.0, input_thresh=-31.0,
                     limit_db=-2.0, limited=((3.0, -18.0), (6.0, -15.0), (9.0, -12.0)))
     plan = plan_transcode(info(), _jobs("landscape"), fit=FitOptions(), loudness=loud,
                           fonts_dir=Path("/fonts"))
-    assert ("volume=7dB,aresample=192000,alimiter=limit=0.79433:level=false:latency=true,"
-            "aresample=48000,aformat=") in plan.filtergraph
+    assert ("volume=7dB,lowpass=f=16000:poles=2,lowpass=f=16000:poles=2,aresample=192000,"
+            "alimiter=limit=0.79433:level=false:latency=true,aresample=48000,aformat="
+            ) in plan.filtergraph
 
 
 def test_missing_audio_becomes_silence() -> None:

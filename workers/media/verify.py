@@ -4,10 +4,10 @@ MP4 boxes. Returns problems; a rendition with no error is ``verified``.
 Errors are what a re-render or a fixed installation cures (wrong codec, size, frame rate,
 missing audio, moov after mdat, an edit list). Loudness depends on the content, and a retry
 renders the same bytes, so a miss of the planned loudness (``LOUDNESS_TOLERANCE``) or the
-true-peak ceiling (``TRUE_PEAK_MARGIN``) is a warning that keeps the rendition usable; only a
-gross miss (``LOUDNESS_GROSS``, e.g. sound lost) is an error. The planned loudness is the
-profile's target unless the source cannot reach it (``loudness.plan_gain``), which prepare()
-has already reported to staff.
+true-peak ceiling plus the codec's reserve (``TRUE_PEAK_MARGIN``) is a warning that keeps the
+rendition usable; only a gross miss (``LOUDNESS_GROSS``, e.g. sound lost) is an error. The
+planned loudness is the profile's target unless the source cannot reach it
+(``loudness.plan_gain``), which prepare() has already reported to staff.
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ from workers.media.profiles import Profile
 DURATION_TOLERANCE = 0.1  # seconds
 LOUDNESS_TOLERANCE = 1.0  # LU around the planned integrated loudness
 LOUDNESS_GROSS = 6.0  # LU: further off than this, the audio is broken (error)
-TRUE_PEAK_MARGIN = 0.5  # dB over the profile's ceiling still accepted without a warning
+# The limiter keeps the sound fed to the encoder 1 dB under the ceiling (4x oversampled), but
+# AAC at 128 kbps adds quantisation noise: after decoding, short noise-like transients (a clap)
+# measured up to 2.6 dB over the ceiling (16 clap placements, bench/README.md), speech and
+# music stayed under it. Only more than this margin is reported.
+TRUE_PEAK_MARGIN = 3.0  # dB over the profile's ceiling, measured after AAC decoding
 CONTAINER_BOXES = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf", b"udta",
                    b"mvex", b"moof", b"traf"}
 
@@ -166,6 +170,7 @@ def _loudness_problems(
                            f"{used}"))
     if measured.input_tp > gain.ceiling_tp + TRUE_PEAK_MARGIN:
         out.append(Problem(code=Code.LOUDNESS, severity=Severity.WARNING,
-                           message_de=f"{label} hat Spitzenpegel bis {de(measured.input_tp)} "
-                           f"dBTP (Grenze {de(gain.ceiling_tp)} dBTP).{used}"))
+                           message_de=f"{label} hat nach der AAC-Kodierung Spitzenpegel bis "
+                           f"{de(measured.input_tp)} dBTP (Grenze {de(gain.ceiling_tp)} dBTP, "
+                           f"+{de(TRUE_PEAK_MARGIN)} dB Kodierreserve).{used}"))
     return out
