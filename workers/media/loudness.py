@@ -13,7 +13,7 @@ What we do instead:
    (EBU R128 / ITU-R BS.1770): the source itself (integrated loudness, true peak, LRA) and,
    in the same pass, the source after each of ``CANDIDATE_GAINS`` followed by the limiter.
    Those candidates give the curve "gain -> loudness after limiting", so the loss of loudness
-   when a limiter flattens peaks (0.7 LU for narration, 2.3 LU for a clap in quiet speech) is
+   when a limiter flattens peaks (1.7 LU for narration, 3.9 LU for a clap in quiet speech) is
    measured, not guessed.
 2. ``plan_gain`` (pure) chooses: if ``target - I`` fits under the limiter threshold, a plain
    gain (exact, nothing else changes); otherwise the gain where the measured curve crosses
@@ -21,8 +21,10 @@ What we do instead:
    a very quiet track gets at most ``MAX_GAIN_DB`` (more would turn room noise into hiss)
    and a note for staff that it stays below the target.
 3. The transcode pass applies ``volume`` + ``alimiter`` at 4x oversampling (its sample peaks
-   are true peaks) ``LIMITER_HEADROOM_DB`` under the profile's ceiling; the headroom covers
-   the AAC encoder's overshoot (measured up to +1 dB with ``-aac_coder fast``).
+   are true peaks) ``LIMITER_HEADROOM_DB`` under the profile's ceiling, after a lowpass at the
+   AAC encoder's cutoff (``filters.gain_filters``). The headroom covers the AAC encoder's
+   overshoot on speech and music (≤ 1 dB with ``-aac_coder fast``); noise-like transients can
+   overshoot more, which ``verify`` allows for (``TRUE_PEAK_MARGIN``).
 
 A peak limiter without auto-level is scale-invariant (gain a before a limiter at c equals a
 limiter at c - a, then gain a), so candidates measured for one ceiling are shifted exactly to
