@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test test-fast lint bench browser services clean
+.PHONY: venv demo test test-fast lint bench browser speech services clean
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "wtg needs Python 3.11+"'
@@ -28,15 +28,23 @@ browser:
 	  else echo "Bitte 'sudo apt-get install chromium' ausführen (für die Browsertests)."; exit 1; fi; \
 	fi
 
+# German speech synthesis for the realistic test media (tests/media/corpus.py; Debian's package).
+speech:
+	@if ! command -v espeak-ng >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null); \
+	  else echo "Bitte 'sudo apt-get install espeak-ng' ausführen (für die Medientests)."; exit 1; fi; \
+	fi
+
 # PostgreSQL and Redis for the integration tests: start them if this machine has them but
 # they are not running (CI machines start them already).
 services:
 	@bash scripts/ensure-services.sh
 
-test: venv browser services
+test: venv browser speech services
 	$(BIN)/pytest -q -p no:cacheprovider --durations=15
 
-test-fast: venv
+test-fast: venv speech
 	$(BIN)/pytest -q -m "not browser"
 
 lint: venv

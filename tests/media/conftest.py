@@ -1,17 +1,21 @@
-"""Generated media fixtures (ffmpeg lavfi, nothing committed) and small test profiles."""
+"""Generated media fixtures (ffmpeg lavfi and ``tests.media.corpus``, nothing committed) and
+small test profiles."""
 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from tests.media.corpus import make_audio, make_corpus, write_wav
 from workers.media.profiles import PlatformLimits, Profile, load_profiles
 from workers.media.run import ffmpeg_exe
 
-TONE = "sine=frequency=440:sample_rate=44100:duration={d},volume=0.3"
+CORPUS_SECONDS = 4.0
+
 FAST = ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"]
 
 
@@ -26,14 +30,15 @@ def video(size: str, d: float = 2, rate: str = "30", src: str = "testsrc2") -> l
     return ["-f", "lavfi", "-i", f"{src}=size={size}:rate={rate}:duration={d}"]
 
 
-def tone(d: float = 2) -> list[str]:
-    return ["-f", "lavfi", "-i", TONE.format(d=d)]
-
-
 @pytest.fixture(scope="session")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Every source shape the pipeline must handle, generated once per test session."""
     d = tmp_path_factory.mktemp("clips")
+    speech = write_wav(d / "speech.wav", make_audio("narration", 3.0, 44100, d), 44100, 2)
+
+    def tone(seconds: float = 2) -> list[str]:  # German narration (44.1 kHz), cut by -shortest
+        return ["-i", str(speech)]
+
     c: dict[str, Path] = {}
     c["landscape"] = make_clip(d / "landscape.mp4", *video("320x180"), *tone(), *FAST,
                                "-shortest")
@@ -76,6 +81,18 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     c["moov_missing"] = d / "moov_missing.mp4"
     c["moov_missing"].write_bytes(c["landscape"].read_bytes()[: len(data) // 2])
     return c
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``corpus(name)``: the ``tests.media.corpus.CLIP_TYPES`` clip ``name`` (4 s), made on
+    first use and shared by the whole session."""
+    directory = tmp_path_factory.mktemp("corpus")
+
+    def get(name: str) -> Path:
+        return make_corpus(directory, (name,), duration=CORPUS_SECONDS)[name]
+
+    return get
 
 
 @pytest.fixture(scope="session")

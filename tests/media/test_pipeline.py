@@ -202,3 +202,29 @@ def test_special_characters_in_paths_and_title(clips, small_profiles, tmp_path, 
     media = prepare(clips["landscape"], srt_file, [small_profiles["vertical-burned"]], out,
                     title="Folge 3: Matz'low, 100% [neu]", branding=False, thumbnail_title=True)
     assert media.verified
+
+
+@pytest.mark.parametrize(
+    ("kind", "shown", "fps"),
+    [("1080p25", (1920, 1080), 25.0), ("720p30", (1280, 720), 30.0),
+     ("phone_mov", (720, 1280), 30.0), ("4_3", (640, 480), 25.0),
+     ("ntsc", (640, 360), 29.97), ("vfr", (640, 360), 30.0)],
+)
+def test_realistic_camera_and_phone_sources(  # type: ignore[no-untyped-def]
+    corpus, small_profiles, tmp_path, kind: str, shown: tuple[int, int], fps: float
+) -> None:
+    """The corpus's 1080p25, 720p30, rotated phone MOV, 4:3, 29.97 fps and VFR clips with
+    German narration or speech under music become verified constant-rate renditions near
+    -14 LUFS (25 and 29.97 fps kept, VFR made 30 fps)."""
+    source = corpus(kind)
+    src = probe(source)
+    assert (src.width, src.height) == shown and src.vfr == (kind == "vfr")
+    media = prepare(source, None, pick(small_profiles, "landscape", "vertical-burned"), tmp_path,
+                    title="Folge 4", fit=FitOptions(mode="crop"), branding=False,
+                    thumbnail_at=1.0)
+    assert media.verified, [p.message_de for r in media.renditions for p in r.problems]
+    for r in media.renditions:
+        out = probe(Path(r.path))
+        assert (out.fps, out.vfr, out.rotation) == (fps, False, 0)
+        assert abs(out.duration - src.duration) <= 0.1
+        assert r.loudness_lufs == pytest.approx(-14.0, abs=1.0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from workers.media.filters import CropBox, crop_box, escape_value, fit_filters
-from workers.media.loudness import Loudness, parse_loudnorm
+from workers.media.loudness import Loudness
 from workers.media.plan import RenditionJob, plan_transcode
 from workers.media.probe import ProbeInfo
 from workers.media.problems import MediaError
@@ -28,8 +28,7 @@ def info(width: int = 1920, height: int = 1080, **kw: object) -> ProbeInfo:
     return ProbeInfo(**{**base, **kw})  # type: ignore[arg-type]
 
 
-LOUD = Loudness(input_i=-20.5, input_tp=-3.2, input_lra=4.1, input_thresh=-30.7,
-                target_offset=0.3, target_i=-14.0)
+LOUD = Loudness(input_i=-20.5, input_tp=-9.2, input_lra=4.1, input_thresh=-30.7)  # plain gain
 
 
 @pytest.mark.parametrize(
@@ -101,6 +100,7 @@ def test_one_decode_split_into_every_rendition() -> None:
     assert "[0:v:0]fps=30,split=3[v0][v1][v2]" in plan.filtergraph
     assert plan.filtergraph.count("[0:a:0]") == 1
     assert "asplit=3[a0][a1][a2]" in plan.filtergraph
+    assert plan.filtergraph.count("volume=") == 1  # one gain for all three
     assert plan.outputs == tuple(Path(f"/out/{n}.mp4") for n in
                                  ("landscape", "vertical-burned", "square-burned"))
     assert plan.expected_seconds == 3.0
@@ -112,22 +112,38 @@ def test_encoder_arguments_per_output() -> None:
                           fonts_dir=Path("/fonts"))
     args = list(plan.args)
     tail = args[args.index("-map"):]
-    expected = ["-map", "[vout0]", "-map", "[a0]", "-c:v", "libx264", "-preset", "veryfast",
+    expected = ["-map", "[vout0]", "-map", "[aenc0]", "-c:v", "libx264", "-preset", "veryfast",
                 "-crf", "23", "-maxrate", "8000k", "-bufsize", "16000k", "-profile:v", "high",
                 "-pix_fmt", "yuv420p", "-g", "60", "-fps_mode", "cfr", "-c:a", "aac",
-                "-b:a", "128k", "-ar", "48000", "-ac", "2", "-map_metadata", "-1",
-                "-map_chapters", "-1", "-movflags", "+faststart", "-f", "mp4",
-                "/out/landscape.mp4"]
+                "-aac_coder", "fast", "-b:a", "128k", "-ar", "48000", "-ac", "2",
+                "-map_metadata", "-1", "-map_chapters", "-1",
+                "-movflags", "+faststart+negative_cts_offsets", "-use_editlist", "0",
+                "-f", "mp4", "/out/landscape.mp4"]
     assert tail == expected
 
 
-def test_second_loudnorm_pass_uses_measurements() -> None:
-    """The audio chain is a linear loudnorm with the first pass's values, padded to length."""
+def test_audio_gets_the_planned_gain_and_no_encoder_delay() -> None:
+    """The audio is converted to 48 kHz stereo, gets the planned gain (no limiter when the
+    peaks stay under it), is padded to the clip length and loses the AAC priming samples."""
     plan = plan_transcode(info(), _jobs("landscape"), fit=FitOptions(), loudness=LOUD,
                           fonts_dir=Path("/fonts"))
-    assert ("[0:a:0]loudnorm=I=-14.0:TP=-1.0:LRA=11.0:measured_I=-20.5:measured_TP=-3.2:"
-            "measured_LRA=4.1:measured_thresh=-30.7:offset=0.3:linear=true") in plan.filtergraph
-    assert "apad,atrim=end=3.0" in plan.filtergraph
+    assert ("[0:a:0]aresample=48000,aformat=sample_fmts=fltp:sample_rates=48000:"
+            "channel_layouts=stereo,volume=6.5dB,apad,atrim=end=3.0,asetpts=N/SR/TB[a0]"
+            ) in plan.filtergraph
+    assert "[a0]atrim=start_sample=1024,asetpts=N/SR/TB[aenc0]" in plan.filtergraph
+    assert plan.gains[0] is not None and plan.gains[0].expected_i == -14.0
+
+
+def test_loud_peaks_get_the_oversampled_limiter() -> None:
+    """When the gain would push peaks over the ceiling, the sound is low-passed at the AAC
+    encoder's cutoff, limited at 192 kHz 1 dB under the ceiling and returns to 48 kHz."""
+    loud = Loudness(input_i=-20.6, input_tp=-0.4, input_lra=3.0, input_thresh=-31.0,
+                    limit_db=-2.0, limited=((3.0, -18.0), (6.0, -15.0), (9.0, -12.0)))
+    plan = plan_transcode(info(), _jobs("landscape"), fit=FitOptions(), loudness=loud,
+                          fonts_dir=Path("/fonts"))
+    assert ("volume=7dB,lowpass=f=16000:poles=2,lowpass=f=16000:poles=2,aresample=192000,"
+            "alimiter=limit=0.79433:level=false:latency=true,aresample=48000,aformat="
+            ) in plan.filtergraph
 
 
 def test_missing_audio_becomes_silence() -> None:
@@ -161,17 +177,6 @@ def test_sar_and_mixed_fps_handled() -> None:
                           fonts_dir=Path("/f"))
     assert plan.filtergraph.startswith("[0:v:0]scale=trunc(iw*sar/2)*2:ih,setsar=1,split=2")
     assert "fps=25," in plan.filtergraph and "fps=30," in plan.filtergraph
-
-
-def test_parse_loudnorm_json() -> None:
-    """The first-pass JSON printed by loudnorm is parsed into numbers; silence is flagged."""
-    stderr = ('[Parsed_loudnorm_0 @ 0x1] \n{\n\t"input_i" : "-23.01",\n\t"input_tp" : "-5.00",'
-              '\n\t"input_lra" : "1.20",\n\t"input_thresh" : "-33.10",\n\t"output_i" : "-14.0",'
-              '\n\t"target_offset" : "0.10"\n}\n')
-    loud = parse_loudnorm(stderr, -14.0)
-    assert (loud.input_i, loud.input_tp, loud.target_offset) == (-23.01, -5.0, 0.1)
-    assert not loud.silent
-    assert parse_loudnorm(stderr.replace('"-23.01"', '"-inf"'), -14.0).silent
 
 
 def test_real_profiles_match_platform_specs() -> None:

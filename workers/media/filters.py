@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from workers.media.loudness import GainPlan, limiter_chain
 from workers.media.profiles import FitMode, FitOptions, Profile
 
 ASPECT_TOLERANCE = 0.01  # within 1 %: scale, do not crop or pad
+AAC_PRIMING_SAMPLES = 1024  # ffmpeg's AAC encoder delay (initial_padding), one frame
 BLUR_DOWNSCALE = 8  # the blurred background is computed at 1/8 size (cheap), then scaled up
 
 
@@ -103,17 +105,35 @@ def drawtext_filter(text: str, font_file: Path, *, size: int, y: str = "h-th-h/1
     )
 
 
-def loudnorm_filter(profile: Profile, measured: dict[str, float] | None) -> str:
-    """Second loudnorm pass (linear) from first-pass measurements; one-pass if none."""
-    base = (f"loudnorm=I={profile.loudness_lufs}:TP={profile.true_peak_db}:"
-            f"LRA={profile.loudness_range}")
-    if not measured:
-        return base
-    return (
-        f"{base}:measured_I={measured['input_i']}:measured_TP={measured['input_tp']}:"
-        f"measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}:"
-        f"offset={measured['target_offset']}:linear=true"
-    )
+def aac_cutoff(profile: Profile) -> int:
+    """The lowpass (Hz) ffmpeg's AAC encoder applies at the profile's bitrate (libavcodec
+    ``AAC_CUTOFF_FROM_BITRATE``): 16 kHz at 128 kbps stereo."""
+    per_channel = profile.audio_bitrate_kbps * 1000 // profile.audio_channels
+    return min(max(per_channel // 5, per_channel * 15 // 32 - 5500), 3000 + per_channel // 4,
+               12000 + per_channel // 16, 22000, profile.audio_rate // 2)
+
+
+def gain_filters(plan: GainPlan | None, profile: Profile) -> list[str]:
+    """Audio steps after ``audio_format``: the planned gain, then (if needed) the limiter at 4x
+    oversampling and back to the profile's format. Nothing for silence or no plan.
+
+    Before the limiter the sound is low-passed (4th order) at the encoder's own cutoff: the
+    encoder then removes almost nothing from the limited peaks, which halves its true-peak
+    overshoot on transients (a full-scale clap: +2.7 dB -> +1.2 dB, bench/README.md)."""
+    if plan is None or (plan.gain_db == 0 and plan.limit_db is None):
+        return []
+    steps = [f"volume={plan.gain_db:g}dB"]
+    if plan.limit_db is not None:
+        cutoff = aac_cutoff(profile)
+        steps += [f"lowpass=f={cutoff}:poles=2,lowpass=f={cutoff}:poles=2",
+                  limiter_chain(plan.limit_db), audio_format(profile)]
+    return steps
+
+
+def trim_encoder_delay(samples: int = AAC_PRIMING_SAMPLES) -> str:
+    """Drop the encoder's priming length from the start of the audio: without an MP4 edit
+    list players play the priming samples, so the audio would lag the picture by 21 ms."""
+    return f"atrim=start_sample={samples},asetpts=N/SR/TB"
 
 
 def audio_format(profile: Profile) -> str:

@@ -2,12 +2,19 @@
 
 The source is decoded once: its video goes through ``split`` into one branch per rendition
 (fit, burned subtitles, pixel format, optional intro/end cards joined by ``concat``), its audio
-through the second ``loudnorm`` pass and ``asplit``. Each branch has its own encoder and output.
-Tests compare argv and graph text from tables; nothing here starts a process.
+through the planned gain (+ limiter, ``loudness.plan_gain``) and ``asplit``. Each branch has its
+own encoder and output. Tests compare argv and graph text from tables; nothing here starts a
+process.
+
+MP4 without edit lists (Instagram asks for none, and for the moov atom first): x264's B-frames
+are stored with negative composition offsets (``ctts`` version 1) instead of an edit list that
+delays the video, and the AAC encoder's priming samples are cut from the audio before encoding
+instead of an edit list that skips them; picture and sound stay in sync to the sample.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -19,10 +26,11 @@ from workers.media.filters import (
     card_fades,
     escape_value,
     fit_filters,
-    loudnorm_filter,
+    gain_filters,
     subtitles_filter,
+    trim_encoder_delay,
 )
-from workers.media.loudness import Loudness
+from workers.media.loudness import GainPlan, Loudness, plan_gain
 from workers.media.probe import ProbeInfo
 from workers.media.profiles import FitOptions, Profile
 
@@ -45,20 +53,32 @@ class TranscodePlan:
     filtergraph: str
     outputs: tuple[Path, ...]
     expected_seconds: float
+    gains: tuple[GainPlan | None, ...] = ()  # per output; None: no audio in the source
 
 
 def encoder_args(profile: Profile, rate: Fraction | None = None) -> list[str]:
-    """H.264 High yuv420p CFR + AAC, capped bitrate, moov atom first (+faststart)."""
+    """H.264 High yuv420p CFR + AAC, capped bitrate, moov atom first (+faststart), no edit
+    list (``-use_editlist 0``; B-frames via negative composition offsets). AAC ``fast`` coder:
+    the default two-loop coder overshot true peaks by up to 4.5 dB at 128 kbps on limited
+    speech and music, and had lower SNR (bench/README.md, loudness)."""
     return [
         "-c:v", "libx264", "-preset", profile.preset, "-crf", str(profile.crf),
         "-maxrate", f"{profile.maxrate_kbps}k", "-bufsize", f"{2 * profile.maxrate_kbps}k",
         "-profile:v", profile.h264_profile, "-pix_fmt", profile.pix_fmt,
         "-g", str(profile.gop_frames(rate)), "-fps_mode", "cfr",
-        "-c:a", "aac", "-b:a", f"{profile.audio_bitrate_kbps}k",
+        "-c:a", "aac", "-aac_coder", "fast", "-b:a", f"{profile.audio_bitrate_kbps}k",
         "-ar", str(profile.audio_rate), "-ac", str(profile.audio_channels),
         "-map_metadata", "-1", "-map_chapters", "-1",  # no phone GPS/location in public files
-        "-movflags", "+faststart", "-f", "mp4",
+        "-movflags", "+faststart+negative_cts_offsets", "-use_editlist", "0", "-f", "mp4",
     ]
+
+
+def card_length(seconds: float, rate: Fraction, audio_rate: int) -> tuple[int, int]:
+    """A card's length in whole frames and the same length in samples: the card's sound must
+    last exactly as long as its picture, or everything after it is out of sync (1.5 s at
+    25 fps would be 38 frames = 1.52 s of picture against 1.50 s of sound)."""
+    frames = max(1, math.floor(seconds * rate + Fraction(1, 2)))
+    return frames, round(frames / rate * audio_rate)
 
 
 def plan_transcode(
@@ -102,8 +122,8 @@ def plan_transcode(
             f"metadata=mode=print:file={escape_value(analysis_file)},nullsink"
         )
 
-    # Audio trunk: second loudnorm pass per distinct target, then one branch per rendition.
-    audio_labels = _audio_chains(info, jobs, loudness, chains)
+    # Audio trunk: one gain (+ limiter) per distinct target, then one branch per rendition.
+    audio_labels, gains = _audio_chains(info, jobs, loudness, chains)
 
     args: list[str] = []
     for i, job in enumerate(jobs):
@@ -119,15 +139,16 @@ def plan_transcode(
         chains.append(f"[f{i}]" + ",".join(post) + f"[{main_v}]")
         if has_cards:
             card_labels = []
+            frames, samples = card_length(job.card_seconds, rate, p.audio_rate)
             for kind, path in (("ci", job.intro), ("co", job.outro)):
                 inputs += ["-i", str(path)]
                 chains.append(
                     f"[{n_inputs}:v:0]fps={rate},tpad=stop_mode=clone:stop_duration={job.card_seconds},"
-                    f"trim=duration={job.card_seconds},scale={p.width}:{p.height},setsar=1,"
-                    f"{card_fades(job.card_seconds)},format={p.pix_fmt}[{kind}{i}]"
+                    f"trim=end_frame={frames},scale={p.width}:{p.height},setsar=1,"
+                    f"{card_fades(float(frames / rate))},format={p.pix_fmt}[{kind}{i}]"
                 )
                 chains.append(
-                    f"anullsrc=r={p.audio_rate}:cl=stereo:d={job.card_seconds},"
+                    f"anullsrc=r={p.audio_rate}:cl=stereo,atrim=end_sample={samples},"
                     f"{audio_format(p)}[{kind}a{i}]"
                 )
                 card_labels.append((f"{kind}{i}", f"{kind}a{i}"))
@@ -140,24 +161,28 @@ def plan_transcode(
             audio_out = f"aout{i}"
         else:
             audio_out = audio_labels[i]
-        args += ["-map", f"[vout{i}]", "-map", f"[{audio_out}]", *encoder_args(p, rate),
+        chains.append(f"[{audio_out}]{trim_encoder_delay()}[aenc{i}]")
+        args += ["-map", f"[vout{i}]", "-map", f"[aenc{i}]", *encoder_args(p, rate),
                  str(job.output)]
 
     graph = ";\n".join(chains)
-    card_total = max((2 * j.card_seconds for j in jobs if j.intro and j.outro), default=0.0)
+    card_total = max((2 * float(card_length(j.card_seconds, r, j.profile.audio_rate)[0] / r)
+                      for j, r in zip(jobs, rates, strict=True) if j.intro and j.outro),
+                     default=0.0)
     argv = ["-y", "-v", "error", *inputs, "-filter_complex", graph, *args]
     return TranscodePlan(
         args=tuple(argv),
         filtergraph=graph,
         outputs=tuple(job.output for job in jobs),
         expected_seconds=duration + card_total,
+        gains=gains,
     )
 
 
 def _audio_chains(
     info: ProbeInfo, jobs: Sequence[RenditionJob], loudness: Loudness | None, chains: list[str]
-) -> list[str]:
-    """Append audio chains; return the label carrying each job's main audio."""
+) -> tuple[list[str], tuple[GainPlan | None, ...]]:
+    """Append audio chains; return the label carrying each job's main audio and its gain."""
     duration = info.duration
     labels: list[str] = []
     if not info.has_audio:
@@ -167,27 +192,28 @@ def _audio_chains(
                 f"{audio_format(job.profile)}[a{i}]"
             )
             labels.append(f"a{i}")
-        return labels
-    measured = loudness.as_filter_values() if loudness else None
-    groups: dict[tuple[float, float, float], list[int]] = {}
+        return labels, tuple(None for _ in jobs)
+    groups: dict[tuple[float, float, int, int], list[int]] = {}
     for i, job in enumerate(jobs):
         p = job.profile
-        groups.setdefault((p.loudness_lufs, p.true_peak_db, p.loudness_range), []).append(i)
+        key = (p.loudness_lufs, p.true_peak_db, p.audio_rate, p.audio_channels)
+        groups.setdefault(key, []).append(i)
     sources = ["0:a:0"]
     if len(groups) > 1:
         sources = [f"asrc{g}" for g in range(len(groups))]
         chains.append("[0:a:0]asplit=" + str(len(groups)) + "".join(f"[{s}]" for s in sources))
     labels = [""] * len(jobs)
-    for (target, members), src in zip(groups.items(), sources, strict=True):
+    gains: list[GainPlan | None] = [None] * len(jobs)
+    for members, src in zip(groups.values(), sources, strict=True):
         profile = jobs[members[0]].profile
-        values = measured
-        if values and abs(values["target_i"] - target[0]) > 0.05:
-            values = {**values, "target_offset": 0.0}
-        steps = [loudnorm_filter(profile, values)] if measured else []
-        steps += [audio_format(profile), "apad", f"atrim=end={duration}", "asetpts=N/SR/TB"]
+        gain = plan_gain(loudness, target_i=profile.loudness_lufs,
+                         ceiling_tp=profile.true_peak_db) if loudness else None
+        steps = [audio_format(profile), *gain_filters(gain, profile),
+                 "apad", f"atrim=end={duration}", "asetpts=N/SR/TB"]
         outs = [f"a{i}" for i in members]
         split = f",asplit={len(outs)}" if len(outs) > 1 else ""
         chains.append(f"[{src}]" + ",".join(steps) + split + "".join(f"[{o}]" for o in outs))
         for i in members:
             labels[i] = f"a{i}"
-    return labels
+            gains[i] = gain
+    return labels, tuple(gains)

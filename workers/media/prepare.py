@@ -2,8 +2,10 @@
 
 Steps: probe and validate (nothing is written if the clip is unusable), read and normalise the
 subtitles, look up each profile's cache key (same key: reuse the verified file, no second
-transcode), measure loudness (audio only), render branding cards, run the single transcode pass,
-verify every output, cut thumbnails, write a JSON manifest next to each rendition.
+transcode), measure loudness (audio only, with the limiter candidates of ``loudness``), render
+branding cards, run the single transcode pass, verify every output against its planned gain,
+cut thumbnails, write a JSON manifest next to each rendition. A source that cannot reach the
+loudness target (silence, a very quiet recording) gets a staff-visible warning, not a rejection.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from episodes.subtitles import (
     to_webvtt,
 )
 from workers.media.cards import FONT_BOLD, FONTS_DIR, render_cards
-from workers.media.filters import same_shape
-from workers.media.loudness import Loudness, measure_loudness
+from workers.media.filters import audio_format, same_shape
+from workers.media.loudness import GainReason, Loudness, limiter_threshold, measure_loudness
 from workers.media.plan import RenditionJob, plan_transcode
 from workers.media.probe import ProbeInfo, probe, sha256_file, validate
 from workers.media.problems import Code, MediaError, Problem, Severity, missing_subtitles
@@ -39,7 +41,7 @@ from workers.media.run import FfmpegFailed, ProgressCallback, run_ffmpeg
 from workers.media.thumbnails import choose_time, parse_scores, write_thumbnail
 from workers.media.verify import verify_rendition
 
-PIPELINE_VERSION = "3"  # bump whenever output bytes can change for the same inputs
+PIPELINE_VERSION = "4"  # bump whenever output bytes can change for the same inputs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -206,14 +208,9 @@ def prepare(
     if todo and info.has_audio:
         first = todo[0]
         source_loudness = measure_loudness(
-            Path(info.path), target_i=first.loudness_lufs,
-            true_peak=first.true_peak_db, lra=first.loudness_range,
+            Path(info.path), audio_format=audio_format(first),
+            limit_db=limiter_threshold(first.true_peak_db),
         )
-        if source_loudness.silent:
-            problems.append(Problem(
-                code=Code.NO_AUDIO, severity=Severity.WARNING,
-                message_de=f"Die Tonspur von „{Path(source).name}“ ist stumm.",
-            ))
     if todo:
         work = out_dir / f".work-{uuid.uuid4().hex[:12]}"
         work.mkdir()
@@ -226,6 +223,9 @@ def prepare(
             shutil.rmtree(work, ignore_errors=True)
     elif progress is not None:
         progress(100.0, 0.0)
+    for p in profiles:  # loudness notes live in each rendition's manifest: cache hits keep them
+        problems += [x for x in done[p.name].problems
+                     if x.code in (Code.LOUDNESS, Code.NO_AUDIO) and x not in problems]
     return PreparedMedia(
         source=info,
         source_loudness=source_loudness,
@@ -291,19 +291,22 @@ def _render(
         text = scores.read_text(encoding="utf-8", errors="replace") if scores.exists() else ""
         at = choose_time(parse_scores(text), info.duration)
     at = max(0.0, min(at, info.duration - 0.2)) + card_seconds  # a frame that exists
-    check_loudness = loudness is not None and not loudness.silent
     results: dict[str, Rendition] = {}
-    for job in jobs:
+    for job, gain in zip(jobs, plan.gains, strict=True):
         p = job.profile
         check = verify_rendition(job.output, p, expected_duration=plan.expected_seconds,
                                  expected_fps=float(p.output_rate(info.fps, info.vfr)),
-                                 check_loudness=check_loudness)
+                                 gain=gain)
         thumb = write_thumbnail(
             job.output, out_dir / f"{stem[p.name]}.jpg", at=at,
             width=p.thumbnail_width, height=p.thumbnail_height, max_bytes=p.thumbnail_max_bytes,
             title=title if thumbnail_title else None, font_file=FONT_BOLD,
         )
         srt, vtt = sidecars[p.name]
+        note = gain.note_de(Path(info.path).name) if gain is not None else None
+        notes = () if note is None else (Problem(
+            code=Code.NO_AUDIO if gain.reason is GainReason.SILENT else Code.LOUDNESS,
+            severity=Severity.WARNING, message_de=note),)
         rendition = Rendition(
             profile=p.name, path=str(job.output.resolve()), sha256=check.info.sha256,
             size_bytes=check.info.size_bytes, width=check.info.width, height=check.info.height,
@@ -312,7 +315,7 @@ def _render(
             true_peak_db=check.loudness.input_tp if check.loudness else None,
             thumbnail=str(thumb.resolve()), srt=str(srt.resolve()) if srt else None,
             vtt=str(vtt.resolve()) if vtt else None, verified=check.ok,
-            cache_key=keys[p.name], problems=check.problems,
+            cache_key=keys[p.name], problems=notes + check.problems,
         )
         if rendition.verified:
             _write_text(out_dir / f"{stem[p.name]}.json",

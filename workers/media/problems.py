@@ -35,6 +35,7 @@ class Code(StrEnum):
     SUBTITLES_MISSING = "subtitles_missing"
     FFMPEG_FAILED = "ffmpeg_failed"
     VERIFY_FAILED = "verify_failed"
+    LOUDNESS = "loudness"  # warnings: the target loudness is not reached (and why)
     SIZE_EXCEEDED = "size_exceeded"
     PROFILE_CONFIG = "profile_config"
 
