@@ -5,6 +5,7 @@ restart, and every post is published exactly once with the clip's bytes."""
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -44,6 +45,13 @@ def held_eta(stack: Stack, node: str) -> int:
     return len((replies or {}).get(node, []))
 
 
+def celery_child(worker: subprocess.Popen[bytes]) -> int:
+    """The pid of the Celery worker that `wtg worker` supervises."""
+    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
 def _state(stack: Stack, post_id: int) -> str:
     with stack.db.session() as s:
         return str(s.get(Post, post_id).state)  # type: ignore[union-attr]
@@ -68,9 +76,9 @@ def restart(stack: Stack, how: str) -> float:
 def test_publish_worker_survives_ten_broker_restarts_with_tasks_in_flight(
         make_stack, tmp_path: Path) -> None:
     """Ten broker restarts (SIGKILL and SIGTERM), each while the worker is blocked in an upload
-    or holds a post's processing poll as a countdown task: the `wtg worker` process never ends,
-    consumes again within one sweep interval of the broker's return, and the ten posts are each
-    published exactly once with the clip's sha256."""
+    or holds a post's processing poll as a countdown task: the Celery worker under `wtg worker`
+    never ends (no supervisor restart needed), consumes again within one sweep interval of the
+    broker's return, and the ten posts are each published exactly once with the clip's sha256."""
     with sandboxes()["mastodon"](processing_polls=1) as sb:
         entry, env = account_settings(sb, "mastodon-a")
         stack = make_stack(accounts=[entry], env=env, broker_url=None, extra={
@@ -81,6 +89,7 @@ def test_publish_worker_survives_ten_broker_restarts_with_tasks_in_flight(
         with stack.db.session() as s:
             ids = [p.id for p in s.query(Post).order_by(Post.id)]
         worker = stack.start_worker(queues="publish", concurrency=1, name=NODE)
+        child = celery_child(worker)
         stack.spawn("scheduler", name="scheduler")  # the sweep: the database is the truth
         back_after: list[float] = []
         for i, post_id in enumerate(ids):
@@ -105,6 +114,7 @@ def test_publish_worker_survives_ten_broker_restarts_with_tasks_in_flight(
         stack.wait_for(lambda: all_published(stack, len(ids)), timeout=60,
                        message="every post published")
         assert worker.poll() is None
+        assert celery_child(worker) == child  # it lived through it; no restart was needed
         public = sb.snapshot()["published"]
         titles = sorted(p["text"].splitlines()[0] for p in public)
         assert len(public) == len(ids) == len(set(titles)), titles
