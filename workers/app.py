@@ -6,9 +6,9 @@ Redis redelivers a long task while it still runs). Far-future timing never lives
 the scheduler keeps slots in the database and enqueues when they are due.
 
 Broker restarts: the worker's consumer is :class:`ReconnectingConsumer` (``worker_consumer``). It
-reconnects every ``reconnect_interval`` seconds (at most a quarter of ``sweep_seconds``, at most
-5 s; Celery's own backoff grows to 30 s), and it survives a kombu bug that otherwise ends the
-worker on a broker restart (see :meth:`ReconnectingConsumer.on_connection_error_after_connected`).
+reconnects every ``reconnect_interval`` seconds (a quarter of ``sweep_seconds``, at most 5 s;
+Celery's own backoff grows to 30 s). The transport is :class:`RedisTransport`, kombu's with one
+bug contained that otherwise ends the worker on a broker restart (see ``_Channel._connparams``).
 Redis connections time out and are health-checked, so a broker that vanishes without closing
 the TCP connection is noticed too. Messages the worker held when the broker went away stay in
 Redis' ``unacked`` hash until the visibility timeout; the posts behind them are re-sent sooner by
@@ -18,16 +18,15 @@ the scheduler's sweep (the database, not the broker, is the truth).
 from __future__ import annotations
 
 import functools
-import logging
 from typing import Any
 
+import kombu.transport.redis
+import redis.exceptions
 from celery import Celery
 from celery.signals import worker_process_init
 from celery.worker.consumer import Consumer
 
 from config import Settings
-
-log = logging.getLogger("wtg.worker")
 
 QUEUES = ("media", "publish")
 ROUTES = {
@@ -39,6 +38,8 @@ ROUTES = {
 
 def make_celery(settings: Settings, broker_url: str) -> Celery:
     app = Celery("wtg", broker=broker_url, backend=broker_url, include=["workers.tasks"])
+    if broker_url.startswith("redis://"):  # rediss:// keeps kombu's own (its TLS defaults)
+        app.conf.broker_transport = "workers.app:RedisTransport"
     app.conf.update(
         task_serializer="json",
         result_serializer="json",
@@ -92,7 +93,8 @@ def reconnect_interval(sweep_seconds: float) -> float:
 
 
 class ReconnectingConsumer(Consumer):  # type: ignore[misc]
-    """Celery's consumer with a steady reconnect cadence and one kombu bug contained."""
+    """Celery's consumer, reconnecting to a lost broker at a steady cadence
+    (``wtg_reconnect_interval``) instead of Celery's backoff of 2, 4, 6 … 30 s."""
 
     def ensure_connected(self, conn: Any) -> Any:
         every = float(self.app.conf.get("wtg_reconnect_interval") or 1.0)
@@ -100,35 +102,34 @@ class ReconnectingConsumer(Consumer):  # type: ignore[misc]
             conn.ensure_connection, interval_start=0, interval_step=every, interval_max=every)
         return super().ensure_connected(conn)
 
-    def on_connection_error_after_connected(self, exc: Exception) -> None:
-        """Celery closes the lost connection here. With kombu 5.7.0's Redis transport that
-        close can raise ``AttributeError: 'NoneType' object has no attribute 'hostname'`` and
-        end the worker ("Unrecoverable error"): ``collect()`` first detaches the transport
-        (``transport.client = None``) after the channel's own close failed half-way (its pending
-        BRPOP read raised ``ConnectionError``); the second close then tries to restore the
-        unacknowledged messages (a held countdown task is enough) through a new connection pool,
-        whose parameters come from the detached ``transport.client``
-        (``Channel._connparams``). Same failure family as celery/kombu#582 (channel close after
-        the transport was closed). The broker is gone at this point, so nothing could be
-        restored anyway: the messages stay in Redis' ``unacked`` hash (restored after the
-        visibility timeout) and the sweep re-sends their posts. So the AttributeError of this
-        one close is logged and ignored; everything else stays Celery's."""
-        conn = self.connection
-        if conn is not None:
-            conn.close = conn.release = _close_ignoring_detached_transport(conn.close)
-        super().on_connection_error_after_connected(exc)
+
+class _Channel(kombu.transport.redis.Channel):  # type: ignore[misc]
+    def _connparams(self, asynchronous: bool = False) -> Any:
+        """A channel of a connection that is already gone reports that as a connection error.
+
+        kombu 5.7.0 (celery/kombu#582 is the same failure, reported for 3.0): when the broker
+        goes away, the worker's consumer closes the lost connection twice (``collect()``, then
+        ``close()``). If the first channel close fails half-way (its pending BRPOP read raises
+        ``ConnectionError``), ``collect()`` still detaches the transport
+        (``transport.client = None``). Any later use of that channel that needs a fresh Redis
+        connection pool reads ``self.connection.client.hostname`` here and raises
+        ``AttributeError``, which Celery does not expect and which ends the worker
+        ("Unrecoverable error"): the second close restoring unacknowledged messages (one held
+        countdown task is enough), and the late ack of a task that was running during the
+        restart. As a ``ConnectionError`` both are handled as kombu intends: the close is
+        ignored, the ack is logged as failed. The message stays in Redis' ``unacked`` hash
+        (restored after the visibility timeout) and the sweep re-sends its post well before."""
+        transport = self.connection
+        if transport is None or transport.client is None:
+            raise redis.exceptions.ConnectionError(
+                "broker channel belongs to a connection that was lost and closed")
+        return super()._connparams(asynchronous=asynchronous)
 
 
-def _close_ignoring_detached_transport(close: Any) -> Any:
-    @functools.wraps(close)
-    def quietly() -> None:
-        try:
-            close()
-        except AttributeError as exc:
-            log.warning("Broker-Verbindung: Aufräumen nach dem Verbindungsverlust übersprungen "
-                        "(%s); nicht bestätigte Aufgaben holt der Abgleich zurück.", exc)
+class RedisTransport(kombu.transport.redis.Transport):  # type: ignore[misc]
+    """kombu's Redis transport with :class:`_Channel` (``broker_transport`` for redis:// URLs)."""
 
-    return quietly
+    Channel = _Channel
 
 
 @worker_process_init.connect

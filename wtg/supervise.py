@@ -7,8 +7,9 @@ Signals: SIGTERM or SIGINT to ``wtg worker`` stop it: the child gets SIGTERM (Ce
 shutdown: running tasks finish; with ``acks_late`` an interrupted task is delivered again), a
 second signal sends SIGQUIT (cold shutdown). ``wtg worker`` waits for the child and exits with
 0 after a requested stop. The child dies with its parent (``PR_SET_PDEATHSIG``) so a killed
-supervisor never leaves an unsupervised worker behind. A child that exits with 0 on its own
-(``celery control shutdown``) was stopped on purpose: the supervisor ends too.
+supervisor never leaves an unsupervised worker behind. Any other end of the child is unexpected,
+whatever its exit code: Celery exits with 0 after an "Unrecoverable error" too (and after
+``celery control shutdown``; to stop a worker, stop ``wtg worker``).
 """
 
 from __future__ import annotations
@@ -74,9 +75,6 @@ class Supervisor:
             if self._stop.is_set():
                 log.info("Worker %s beendet (Exit-Code %s).", self.name, code)
                 return 0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else code
-            if code == 0:
-                log.info("Worker %s hat sich selbst beendet; wtg worker endet auch.", self.name)
-                return 0
             if time.monotonic() - started >= self.stable_after:
                 delay, series = self.first_delay, 0
             series += 1

@@ -120,3 +120,4 @@ def test_publish_worker_survives_ten_broker_restarts_with_tasks_in_flight(
         assert len(public) == len(ids) == len(set(titles)), titles
         assert {p["sha256"] for p in public} == {sha}
         assert max(back_after) < SWEEP, back_after
+

@@ -67,12 +67,20 @@ def test_backoff_doubles_up_to_the_maximum_until_stopped() -> None:
     assert sup.restarts == 4
 
 
-def test_a_child_that_ends_cleanly_ends_the_supervisor() -> None:
-    """Exit code 0 means the worker was shut down on purpose (`celery control shutdown`): no
-    restart, the supervisor returns 0."""
-    sup = Supervisor([sys.executable, "-c", "pass"], name="fertig", first_delay=0.01)
+def test_a_child_that_exits_with_0_on_its_own_is_restarted_too() -> None:
+    """Celery exits with 0 even after an "Unrecoverable error": only a stop asked of the
+    supervisor ends it, any other end of the child is a crash."""
+    seen: list[int] = []
+    sup = Supervisor([sys.executable, "-c", "pass"], name="still", first_delay=0.01)
+
+    def crashed(code: int, _delay: float, _series: int) -> None:
+        seen.append(code)
+        if len(seen) == 2:
+            sup.stop()
+
+    sup.on_crash = crashed
     assert sup.run() == 0
-    assert sup.restarts == 0
+    assert seen == [0, 0]
 
 
 def test_exit_descriptions_are_german() -> None:
