@@ -45,15 +45,35 @@ class Ctx:
         """The wired app. ``start_broker``: this command uses the embedded broker (and starts
         it if needed); it signs off when the command ends, however it ends, and the last user
         of a broker started that way stops it (``workers.broker.SharedBroker``)."""
+        from workers.broker import BrokerError
+
         from .wiring import build
 
-        app = build(self.settings, start_broker=start_broker)
-        click_ctx = click.get_current_context(silent=True)
-        if click_ctx is not None:
-            click_ctx.call_on_close(app.close)
+        try:
+            app = build(self.settings, start_broker=start_broker)
+        except BrokerError as exc:
+            raise click.ClickException(str(exc)) from None
+        _on_command_end(app.close)
         if app.shared is not None:
             _exit_on_sigterm()
         return app
+
+    def use_broker(self) -> str:
+        """Only the broker, as :meth:`app` with ``start_broker`` uses it: its URL."""
+        from workers.broker import BrokerError, SharedBroker
+
+        from .wiring import embedded_broker
+
+        if self.settings.broker_url:
+            return self.settings.broker_url
+        shared = SharedBroker(embedded_broker(self.settings))
+        try:
+            url = shared.acquire()
+        except BrokerError as exc:
+            raise click.ClickException(str(exc)) from None
+        _on_command_end(shared.release)
+        _exit_on_sigterm()
+        return url
 
     @contextmanager
     def opened(self, *, start_broker: bool = False) -> Iterator[Any]:
@@ -220,14 +240,17 @@ def worker(ctx: Ctx, queues: str, concurrency: int, name: str | None, pool: str,
         sv.die_with_parent()
         ctx.app(start_broker=False).celery.worker_main(argv)
         return
-    app = ctx.app(start_broker=True)
     if not supervise:
-        app.celery.worker_main(argv)
+        ctx.app(start_broker=True).celery.worker_main(argv)
         return
+    from config.logging import setup_logging
+
+    setup_logging(ctx.settings.log_level, json_lines=ctx.settings.log_json)
+    ctx.use_broker()  # for as long as this supervisor runs; the child only connects
     child = [*sv.wtg_argv(ctx.config), "worker", "-Q", queues, "-c", str(concurrency), "-n", node,
              "--pool", pool, "--supervised-child"]
-    code = sv.Supervisor(child, name=node, on_crash=sv.crash_notifier(app, node)).run()
-    sys.exit(code)
+    notify = sv.crash_notifier(lambda: ctx.app(start_broker=False), node)
+    sys.exit(sv.Supervisor(child, name=node, on_crash=notify).run())
 
 
 @main.group()
@@ -294,6 +317,12 @@ def broker_status(ctx: Ctx) -> None:
     for label, value in rows:
         click.echo(f"  {label + ':':18} {value}")
     sys.exit(0 if st.running else 1)
+
+
+def _on_command_end(callback: Any) -> None:
+    click_ctx = click.get_current_context(silent=True)
+    if click_ctx is not None:
+        click_ctx.call_on_close(callback)
 
 
 def _exit_on_sigterm() -> None:

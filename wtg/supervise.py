@@ -138,14 +138,20 @@ def die_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def crash_notifier(app: Any, name: str) -> CrashHandler:
+def crash_notifier(open_app: Callable[[], Any], name: str) -> CrashHandler:
     """A staff notification (outbox, dashboard, ``wtg status``; apprise when configured) for
-    the first restart of a series and for every tenth."""
+    the first restart of a series and for every tenth. ``open_app`` wires database and Celery
+    app on the first crash (the supervisor itself needs neither)."""
+    opened: list[Any] = []
 
     def notify(code: int, delay: float, series: int) -> None:
         if series != 1 and series % 10:
             return
         from episodes import store
+
+        if not opened:
+            opened.append(open_app())
+        app = opened[0]
 
         title = f"Worker {name} neu gestartet"
         body = (f"Der Worker {name} ist unerwartet beendet ({describe_exit(code)}) und wird in "
