@@ -225,9 +225,9 @@ def worker(ctx: Ctx, queues: str, concurrency: int, name: str | None, pool: str,
            supervise: bool, supervised_child: bool) -> None:
     """Einen Worker starten (Videoaufbereitung und/oder Veröffentlichen).
 
-    `wtg worker` überwacht den eigentlichen Celery-Worker: endet er unerwartet, startet es ihn
-    nach einer Wartezeit (1 s, 2 s, 4 s … höchstens 60 s) neu, protokolliert das und legt eine
-    Benachrichtigung an. SIGTERM/SIGINT beenden beide sauber (laufende Aufgaben dürfen fertig
+    `wtg worker` überwacht den eigentlichen Celery-Worker: endet dieser unerwartet, wird er nach
+    einer Wartezeit (1 s, 2 s, 4 s … höchstens 60 s) neu gestartet, protokolliert und eine
+    Benachrichtigung angelegt. SIGTERM/SIGINT beenden beide sauber (laufende Aufgaben dürfen fertig
     werden)."""
     import socket
 
