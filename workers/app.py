@@ -66,6 +66,8 @@ def make_celery(settings: Settings, broker_url: str) -> Celery:
         broker_connection_max_retries=None,
         broker_connection_retry=True,
         worker_consumer="workers.app:ReconnectingConsumer",
+        # a running upload goes on through a broker restart (its lease and state guard it)
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         wtg_reconnect_interval=reconnect_interval(settings.sweep_seconds),
         timezone=settings.timezone,
         enable_utc=True,
