@@ -166,6 +166,16 @@ def test_healthchecks_and_start_order():
             assert deps["redis"]["condition"] == "service_healthy"
 
 
+def test_every_long_running_service_restarts():
+    """Everything but the one-shot migration comes back after a crash or a host reboot
+    (``restart: unless-stopped``); `wtg worker` additionally restarts its Celery worker itself."""
+    for name, service in SERVICES.items():
+        if name == "migrate":
+            assert service["restart"] == "no"
+        else:
+            assert service.get("restart") == "unless-stopped", f"{name} has no restart policy"
+
+
 def test_web_healthcheck_uses_the_anonymous_probe():
     """The dashboard's healthcheck calls /healthz (the one page that needs no login)."""
     assert "/healthz" in " ".join(SERVICES["web"]["healthcheck"]["test"])

@@ -4,7 +4,8 @@
     wtg season load FILE         load or update the season (idempotent)
     wtg episode list|show N      the episodes; show previews each account's text
     wtg status [--json]          episodes x accounts: state, slot, link, last error
-    wtg worker                   run a Celery worker (queues media, publish)
+    wtg worker                   run a Celery worker (queues media, publish), restarted if it dies
+    wtg broker start|stop|status the embedded broker (without WTG_BROKER_URL)
     wtg scheduler                run the weekly posting job
     wtg web                      run the staff dashboard
     wtg demo                     the whole season end to end against local sandboxes
@@ -47,9 +48,38 @@ class Ctx:
         return self._settings
 
     def app(self, *, start_broker: bool = False) -> Any:
+        """The wired app. ``start_broker``: this command uses the embedded broker (and starts
+        it if needed); it signs off when the command ends, however it ends, and the last user
+        of a broker started that way stops it (``workers.broker.SharedBroker``)."""
+        from workers.broker import BrokerError
+
         from .wiring import build
 
-        return build(self.settings, start_broker=start_broker)
+        try:
+            app = build(self.settings, start_broker=start_broker)
+        except BrokerError as exc:
+            raise click.ClickException(str(exc)) from None
+        _on_command_end(app.close)
+        if app.shared is not None:
+            _exit_on_sigterm()
+        return app
+
+    def use_broker(self) -> str:
+        """Only the broker, as :meth:`app` with ``start_broker`` uses it: its URL."""
+        from workers.broker import BrokerError, SharedBroker
+
+        from .wiring import embedded_broker
+
+        if self.settings.broker_url:
+            return self.settings.broker_url
+        shared = SharedBroker(embedded_broker(self.settings))
+        try:
+            url = shared.acquire()
+        except BrokerError as exc:
+            raise click.ClickException(str(exc)) from None
+        _on_command_end(shared.release)
+        _exit_on_sigterm()
+        return url
 
     @contextmanager
     def opened(self, *, start_broker: bool = False) -> Iterator[Any]:
@@ -198,49 +228,129 @@ def status(ctx: Ctx, as_json: bool) -> None:
 @click.option("--concurrency", "-c", type=int, default=2, show_default=True)
 @click.option("--name", "-n", default=None, help="Worker name (default: wtg-<queues>@host).")
 @click.option("--pool", default="prefork", show_default=True)
+@click.option("--supervise/--no-supervise", default=True, show_default=True,
+              help="Den Celery-Worker als Kindprozess überwachen und neu starten, falls er "
+                   "unerwartet endet.")
+@click.option("--supervised-child", is_flag=True, hidden=True)
 @pass_ctx
-def worker(ctx: Ctx, queues: str, concurrency: int, name: str | None, pool: str) -> None:
-    """Einen Worker starten (Videoaufbereitung und/oder Veröffentlichen)."""
+def worker(ctx: Ctx, queues: str, concurrency: int, name: str | None, pool: str,
+           supervise: bool, supervised_child: bool) -> None:
+    """Einen Worker starten (Videoaufbereitung und/oder Veröffentlichen).
+
+    `wtg worker` überwacht den eigentlichen Celery-Worker: endet dieser unerwartet, wird er nach
+    einer Wartezeit (1 s, 2 s, 4 s … höchstens 60 s) neu gestartet, protokolliert und eine
+    Benachrichtigung angelegt. SIGTERM/SIGINT beenden beide sauber (laufende Aufgaben dürfen fertig
+    werden)."""
     import socket
 
-    app = ctx.app(start_broker=True)
+    from . import supervise as sv
+
     node = name or f"wtg-{queues.replace(',', '-')}-{_pid()}@{socket.gethostname()}"
     argv = ["worker", "-Q", queues, "-c", str(concurrency), "-n", node, "--pool", pool,
             "--without-gossip", "--without-mingle", "-l", ctx.settings.log_level]
-    app.celery.worker_main(argv)
+    if supervised_child:  # the parent `wtg worker` uses the broker on its behalf
+        sv.die_with_parent()
+        ctx.app(start_broker=False).celery.worker_main(argv)
+        return
+    if not supervise:
+        ctx.app(start_broker=True).celery.worker_main(argv)
+        return
+    from config.logging import setup_logging
+
+    setup_logging(ctx.settings.log_level, json_lines=ctx.settings.log_json)
+    ctx.use_broker()  # for as long as this supervisor runs; the child only connects
+    child = [*sv.wtg_argv(ctx.config), "worker", "-Q", queues, "-c", str(concurrency), "-n", node,
+             "--pool", pool, "--supervised-child"]
+    notify = sv.crash_notifier(lambda: ctx.app(start_broker=False), node)
+    sys.exit(sv.Supervisor(child, name=node, on_crash=notify).run())
 
 
 @main.group()
 def broker() -> None:
-    """Den eingebauten Broker verwalten (nur ohne WTG_BROKER_URL)."""
+    """Den eingebauten Broker verwalten (nur ohne WTG_BROKER_URL).
+
+    Ohne `wtg broker start` startet jeder wtg-Befehl, der den Broker braucht, ihn bei Bedarf
+    selbst; der letzte von ihnen beendet ihn wieder. Mit `wtg broker start` gestartet läuft
+    er, bis `wtg broker stop` ihn beendet."""
+
+
+def _shared(ctx: Ctx) -> Any:
+    from workers.broker import SharedBroker
+
+    from .wiring import embedded_broker
+
+    if ctx.settings.broker_url:
+        raise click.ClickException(
+            f"Es ist ein externer Broker eingestellt ({_safe_url(ctx.settings.broker_url)}); "
+            "der eingebaute wird nicht verwendet.")
+    return SharedBroker(embedded_broker(ctx.settings))
 
 
 @broker.command("start")
 @pass_ctx
 def broker_start(ctx: Ctx) -> None:
-    """Den eingebauten Broker starten (läuft im Hintergrund weiter)."""
-    from .wiring import embedded_broker
+    """Den eingebauten Broker starten; er läuft im Hintergrund, bis `wtg broker stop`."""
+    from workers.broker import BrokerError
 
-    click.echo(embedded_broker(ctx.settings).start())
+    try:
+        click.echo(_shared(ctx).start_kept())
+    except BrokerError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @broker.command("stop")
 @pass_ctx
 def broker_stop(ctx: Ctx) -> None:
-    """Den eingebauten Broker beenden."""
-    import os
-    import signal
-
-    pidfile = ctx.settings.var_dir / "broker" / "broker.pid"
-    if not pidfile.is_file():
-        click.echo("Kein eingebauter Broker bekannt.")
+    """Den eingebauten Broker beenden (auch wenn wtg-Prozesse ihn noch nutzen)."""
+    shared = _shared(ctx)
+    users = shared.state().users
+    if not shared.stop():
+        click.echo("Kein eingebauter Broker von wtg läuft.")
         return
-    try:
-        os.kill(int(pidfile.read_text()), signal.SIGTERM)
-        click.echo("Broker beendet.")
-    except ProcessLookupError:
-        click.echo("Broker lief nicht mehr.")
-    pidfile.unlink(missing_ok=True)
+    click.echo("Broker beendet.")
+    if users:
+        click.echo(f"Hinweis: {len(users)} wtg-Prozess(e) nutzten ihn noch (PID "
+                   f"{', '.join(map(str, users))}); sie verbinden sich neu, sobald er wieder "
+                   "läuft.")
+
+
+@broker.command("status")
+@pass_ctx
+def broker_status(ctx: Ctx) -> None:
+    """Zeigt, ob der eingebaute Broker läuft (Exit-Code 0) oder nicht (Exit-Code 1)."""
+    st = _shared(ctx).state()
+    rows = [("PID", str(st.pid) if st.pid else "–"), ("Port", str(st.port)), ("URL", st.url),
+            ("Datenverzeichnis", str(st.directory))]
+    if st.running:
+        rows.append(("genutzt von", (", ".join(map(str, st.users)) or "keinem") + " (wtg-PID)"))
+        rows.append(("Lebensdauer", "endet mit dem letzten wtg-Prozess, der ihn nutzt"
+                     if st.on_demand else "läuft, bis „wtg broker stop“"))
+    click.echo(f"Eingebauter Broker: {'läuft' if st.running else 'läuft nicht'}")
+    for label, value in rows:
+        click.echo(f"  {label + ':':18} {value}")
+    sys.exit(0 if st.running else 1)
+
+
+def _on_command_end(callback: Any) -> None:
+    click_ctx = click.get_current_context(silent=True)
+    if click_ctx is not None:
+        click_ctx.call_on_close(callback)
+
+
+def _exit_on_sigterm() -> None:
+    """SIGTERM ends a command like Ctrl+C would (so it signs off the broker), unless the
+    command handles SIGTERM itself."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_exit)
+
+
+def _raise_exit(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _pid() -> int:

@@ -1,4 +1,10 @@
-"""Builds the running pieces from settings: database, broker, Celery app, worker runtime."""
+"""Builds the running pieces from settings: database, broker, Celery app, worker runtime.
+
+With no ``broker_url``, ``build(start_broker=True)`` registers this process as a user of the
+embedded broker (starting it if needed) and :meth:`App.close` signs off again: the last user of a
+broker started that way stops it (``workers.broker.SharedBroker``). ``start_broker=False`` only
+computes the URL and neither starts nor registers anything.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from config import Settings
 from config.logging import setup_logging
 from episodes.db import Database
 from workers.app import make_celery
-from workers.broker import EmbeddedBroker
+from workers.broker import EmbeddedBroker, SharedBroker
 
 log = logging.getLogger("wtg")
 
@@ -23,9 +29,20 @@ class App:
     broker_url: str
     celery: Celery
     embedded: EmbeddedBroker | None = field(default=None)
+    shared: SharedBroker | None = field(default=None)  # set while this process is a user
+    closed: bool = field(default=False)
 
     def close(self) -> None:
-        self.db.dispose()
+        """Sign off the embedded broker (the last user of an on-demand broker stops it) and
+        release the database; a second call does nothing."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if self.shared is not None:
+                self.shared.release()
+        finally:
+            self.db.dispose()
 
 
 def embedded_broker(settings: Settings) -> EmbeddedBroker:
@@ -33,20 +50,24 @@ def embedded_broker(settings: Settings) -> EmbeddedBroker:
 
 
 def build(settings: Settings, *, start_broker: bool = True, migrate: bool = True) -> App:
-    """Wire everything. With no broker URL, start (or reuse) the embedded broker."""
+    """Wire everything. With no broker URL and ``start_broker``, use (and if needed start) the
+    embedded broker until :meth:`App.close`."""
     setup_logging(settings.log_level, json_lines=settings.log_json)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_url)
     if migrate:
         db.migrate()
-    embedded = None
+    embedded = shared = None
     if settings.broker_url:
         url = settings.broker_url
     else:
         embedded = embedded_broker(settings)
-        url = embedded.start() if start_broker else embedded.url
+        url = embedded.url
+        if start_broker:
+            shared = SharedBroker(embedded)
+            url = shared.acquire()
     from workers.runtime import configure
 
     configure(settings, db)
     return App(settings=settings, db=db, broker_url=url, celery=make_celery(settings, url),
-               embedded=embedded)
+               embedded=embedded, shared=shared)

@@ -13,6 +13,7 @@ from sandbox import sandboxes
 from sandbox.base import Fault
 
 from ..integration.season_kit import account_settings
+from ..workers.test_broker_restarts import celery_child
 from .procs import (
     all_published,
     compressed,
@@ -95,11 +96,13 @@ def test_broker_restart_between_slots_loses_and_duplicates_nothing(
         make_stack, tmp_path: Path) -> None:
     """The embedded Redis-protocol broker (append-only file) is killed after the first slot
     and started again after the second slot fired: the post the scheduler could not hand over
-    is sent again by the sweep, and every episode is public exactly once."""
+    is sent again by the sweep, and every episode is public exactly once; the worker lives through
+    it (no "Unrecoverable error", no restart by its supervisor)."""
     with sandboxes()["mastodon"]() as sb:
         stack = _one_account(make_stack, sb, tmp_path, 3, broker_url=None)
         assert stack.broker is not None
-        stack.start_worker(queues="publish", concurrency=1)
+        worker = stack.start_worker(queues="publish", concurrency=1)
+        child = celery_child(worker)
         stack.spawn("scheduler", name="scheduler")
         stack.wait_for(lambda: _state(stack, 0) == "published", timeout=60, message="trailer out")
         stack.broker.kill()
@@ -108,3 +111,6 @@ def test_broker_restart_between_slots_loses_and_duplicates_nothing(
         stack.wait_for(lambda: all_published(stack, 3), timeout=60, message="all published")
         published_once((sb,), 3)
         assert slot_runs(stack) == ["enqueued"] * 3
+        assert worker.poll() is None and celery_child(worker) == child
+        assert "Unrecoverable error" not in "".join(p.read_text(errors="replace")
+                                                    for p in stack.logs)
