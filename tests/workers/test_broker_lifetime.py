@@ -84,7 +84,7 @@ def install(tmp_path: Path) -> Iterator[Install]:
         "accounts": [{"name": "mastodon-a", "platform": "mastodon",
                       "api_base": "http://127.0.0.1:9"}],
     }), encoding="utf-8")
-    clip = make_clip(tmp_path / "clip.mp4", seconds=0.5)
+    clip = make_clip(tmp_path / "clip.mp4", seconds=1.5)
     write_season(tmp_path / "season", accounts=["mastodon-a"], episodes=2, clip=clip)
     env = {**os.environ, "WTG_CONFIG": str(config),
            "WTG_ACCOUNT_MASTODON_A_ACCESS_TOKEN": "token"}

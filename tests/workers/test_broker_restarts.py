@@ -15,7 +15,7 @@ import redis
 
 from episodes import store
 from episodes.lifecycle import PostState
-from episodes.models import Post
+from episodes.models import Post, utcnow
 from sandbox import sandboxes
 from tests.harness import Stack
 
@@ -60,7 +60,8 @@ def _state(stack: Stack, post_id: int) -> str:
 def queue(stack: Stack, post_id: int) -> None:
     """Queue a ready post and hand it to the broker by name, as ``wtg publish-now`` does."""
     with stack.db.session() as s:
-        assert store.transition(s, post_id, PostState.QUEUED, expect=[PostState.READY])
+        assert store.transition(s, post_id, PostState.QUEUED, expect=[PostState.READY],
+                                slot_at=utcnow())  # publish-now makes "now" the post's slot
     stack.celery.send_task("wtg.publish.run", args=[post_id], queue="publish")
 
 
