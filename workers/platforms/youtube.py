@@ -1,5 +1,8 @@
 """YouTube: upload private with Google's resumable protocol, then make the video public.
 
+Every step is sourced in docs/platforms/youtube.md (the conformance table: PLATFORM-APIS.md §3,
+the Google pages and google-api-python-client, and where the documents are silent).
+
 Steps (see :mod:`.base`):
 
 * ``upload`` — ``videos.insert`` with ``uploadType=resumable`` and ``privacyStatus=private``;
@@ -10,11 +13,19 @@ Steps (see :mod:`.base`):
   started again; a session that expired (404/410) is replaced only after the channel's uploads
   show no video carrying the post's marker (a tag).
 * ``poll`` — one ``videos.list part=status,processingDetails``.
-* ``publish`` — ``videos.update part=status``: ``public`` (or ``private`` + ``publishAt`` when
-  ``ctx.scheduled_at`` lies ahead). Refuses while YouTube is still processing.
-* ``find_published`` — the recorded video id, else the marker in the channel's uploads.
-* ``finish`` — captions (``de``, needs ``youtube.force-ssl``), thumbnail, playlist; each
-  recorded, and an unconfirmed earlier attempt is looked up before it is repeated.
+* ``publish`` — ``videos.update part=status``: ``public``, or with ``ctx.scheduled_at``
+  ``private`` + ``publishAt`` (YouTube's own scheduler). Never public at once when
+  ``ctx.scheduled_at`` is set: a time nearer than ``min_schedule_lead`` (15 min; nothing is
+  documented, and a past ``publishAt`` publishes right away) or YouTube's ``invalidPublishAt``
+  raise ``ScheduleTooClose``. Refuses while YouTube is still processing (whether YouTube would
+  take it then is undocumented).
+* ``find_published`` — the recorded video id, else the marker in the channel's uploads;
+  ``public=True`` only for ``privacyStatus == "public"`` (or the account's ``publish_privacy``)
+  once processed; ``private`` + ``publishAt`` is ``public=False``; a video never published is
+  None. A failing read-only lookup raises ``PlatformUnavailable``, never a rejection.
+* finish parts — captions (``de``, needs ``youtube.force-ssl``), thumbnail, playlist
+  (:mod:`.youtube_finish`); each recorded, an unconfirmed earlier attempt is looked up before it
+  is repeated, and transient errors stay transient (the orchestrator retries).
 
 Remote facts recorded in ``ctx.remote``: ``upload_url``, ``upload_size``, ``upload_sha256``,
 ``upload_offset``, ``video_id``, ``caption_id``/``caption_pending``, ``thumbnail_set``,
@@ -27,7 +38,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -50,9 +61,11 @@ from .base import (
 )
 from .errors import (
     CredentialsExpired,
+    PlatformUnavailable,
     ProcessingFailed,
     ProtocolError,
     RejectedByPlatform,
+    ScheduleTooClose,
     TransientError,
 )
 from .http import read_chunks
@@ -61,6 +74,10 @@ from .youtube_finish import finish_caption, finish_playlist, finish_thumbnail
 
 #: room kept in the 500-character tag budget for the post's marker tag
 MARKER_RESERVE = 64
+#: native scheduling only this far ahead (seconds). Nothing is documented; a publishAt that has
+#: passed publishes right away, so a margin for clock skew, the request and YouTube's own
+#: scheduler is kept -- nearer than this wtg makes the video public at the slot itself
+MIN_SCHEDULE_LEAD = 15 * 60.0
 
 _FAILURE_DE = {
     "codec": "der Video- oder Audiocodec wird nicht unterstützt",
@@ -97,7 +114,10 @@ class YouTube(Platform):
             captions="sidecar"),
         chunk_size=8 * 1024 * 1024,
         native_scheduling=True,
+        min_schedule_lead=MIN_SCHEDULE_LEAD,
+        max_schedule_lead=None,  # none documented
         refreshable_tokens=True,
+        confirm_deadline=3600.0,  # YouTube flips private -> public at publishAt
     )
 
     def __init__(self, account: Account, credentials: Credentials,
@@ -176,34 +196,67 @@ class YouTube(Platform):
         if video is None:
             raise ProcessingFailed(PLATFORM, "video not found", code="deleted")
         current = video.get("status") or {}
-        if _is_out(current):
-            return self._published(ctx, vid)
+        at = ctx.scheduled_at
+        seen = _visibility(current, self.options.publish_privacy)
+        if seen == "public":
+            return self._published(ctx, vid, public=True)  # an earlier publish went through
+        if at is not None and current.get("publishAt") and _same_time(current["publishAt"], at):
+            return self._published(ctx, vid, public=False)  # handed over already
         if current.get("uploadStatus") != "processed":
             if current.get("uploadStatus") in ("failed", "rejected", "deleted"):
                 raise _processing_failed(current)
             raise TransientError(PLATFORM, "still processing", code="notProcessed", message_de=(
                 "YouTube verarbeitet das Video noch; wtg veröffentlicht es, sobald es fertig ist."))
-        status = self._status(self.options.publish_privacy)
-        at = ctx.scheduled_at
-        if at is not None and at > datetime.now(UTC):
-            status.update(privacyStatus="private",
-                          publishAt=at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        self.client.call(ctx.quota, "videos.update", "PUT", self.client.api("videos"),
-                         params={"part": "status"}, json={"id": vid, "status": status})
-        return self._published(ctx, vid)
+        if at is None:
+            status = self._status(self.options.publish_privacy)
+        else:
+            status = self._status("private")
+            status["publishAt"] = self._publish_at(at)
+        try:
+            self.client.call(ctx.quota, "videos.update", "PUT", self.client.api("videos"),
+                             params={"part": "status"}, json={"id": vid, "status": status})
+        except RejectedByPlatform as exc:
+            if at is not None and exc.code == "invalidPublishAt":
+                raise ScheduleTooClose(PLATFORM, exc.detail, code=exc.code,
+                                       status=exc.status) from exc
+            raise
+        return self._published(ctx, vid, public=at is None)
+
+    def _publish_at(self, at: datetime) -> str:
+        """``publishAt`` for ``at`` (whole seconds, rounded up), or ScheduleTooClose when ``at``
+        is too near: a past publishAt would make the video public at once."""
+        lead = (at - datetime.now(UTC)).total_seconds()
+        minimum = float(self.account.options.get("min_schedule_lead", MIN_SCHEDULE_LEAD))
+        if lead < minimum:
+            raise ScheduleTooClose(PLATFORM, f"publishAt only {lead:.0f}s ahead (minimum "
+                                   f"{minimum:.0f}s)", code="too_close")
+        whole = at.astimezone(UTC).replace(microsecond=0)
+        whole += timedelta(seconds=1 if at.microsecond else 0)
+        return whole.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def _find_published(self, ctx: PostContext) -> Published | None:
-        vid = ctx.remote.get("video_id")
-        if vid:
-            video = self._video(ctx, vid, "status")
-        else:
-            video = self._find_by_marker(ctx)
-            if video is not None:
-                vid = video["id"]
-                ctx.record({"video_id": vid})
-        if video is None or not _is_out(video.get("status") or {}):
+        try:
+            vid = ctx.remote.get("video_id")
+            if vid:
+                video = self._video(ctx, vid, "status")
+            else:
+                video = self._find_by_marker(ctx)
+                if video is not None:
+                    vid = video["id"]
+                    ctx.record({"video_id": vid})
+        except RejectedByPlatform as exc:  # a read-only lookup never rejects the post
+            raise PlatformUnavailable(
+                PLATFORM, f"lookup failed: {exc.detail}", code="lookup_failed",
+                status=exc.status, message_de=(
+                    f"YouTube beantwortet die Nachfrage nach dem Video gerade nicht "
+                    f"({exc.message_de}). Das sagt nichts über das Video selbst; wtg fragt "
+                    "später erneut.")) from exc
+        if video is None:
             return None
-        return self._published(ctx, str(vid))
+        seen = _visibility(video.get("status") or {}, self.options.publish_privacy)
+        if seen == "none":
+            return None  # uploaded, never published
+        return self._published(ctx, str(vid), public=seen == "public")
 
     def _finish_parts(self, ctx: PostContext) -> list[FinishPart]:
         parts = []
@@ -342,11 +395,11 @@ class YouTube(Platform):
                 "containsSyntheticMedia": self.options.contains_synthetic_media,
                 "embeddable": True, "license": "youtube", "publicStatsViewable": True}
 
-    def _published(self, ctx: PostContext, vid: str) -> Published:
+    def _published(self, ctx: PostContext, vid: str, *, public: bool) -> Published:
         url = self.options.watch_url + vid
         if ctx.remote.get("published_url") != url:
             ctx.record({"published_url": url})
-        return Published(remote_id=vid, url=url)
+        return Published(remote_id=vid, url=url, public=public)
 
 
 def _tags(text: PostText, marker: str) -> list[str]:
@@ -361,9 +414,21 @@ def _video_id(ctx: PostContext) -> str:
     return str(vid)
 
 
-def _is_out(status: dict[str, Any]) -> bool:
-    """Public, or scheduled to become public (private with publishAt)."""
-    return status.get("privacyStatus") in ("public", "unlisted") or bool(status.get("publishAt"))
+def _visibility(status: dict[str, Any], wanted: str) -> str:
+    """``public`` (out: the wanted privacy, processed), ``held`` (YouTube will publish it by
+    itself: private + publishAt, or public while still processing) or ``none``."""
+    privacy = status.get("privacyStatus")
+    if privacy in ("public", wanted) and privacy != "private":
+        return "public" if status.get("uploadStatus") == "processed" else "held"
+    return "held" if privacy == "private" and status.get("publishAt") else "none"
+
+
+def _same_time(value: str, at: datetime) -> bool:
+    try:
+        seen = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return abs((seen - at).total_seconds()) < 2
 
 
 def _processing_failed(status: dict[str, Any]) -> ProcessingFailed:
