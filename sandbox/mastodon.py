@@ -26,13 +26,21 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import itertools
-import re
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 from .base import Request, Response, Sandbox, SandboxAccount, route
+from .mastodon_entities import (
+    media_json,
+    multipart,
+    page,
+    parse_time,
+    public_entry,
+    scheduled_json,
+    status_json,
+)
 from .mastodon_text import status_length
 
 _INVALID = {"error": "The access token is invalid"}
@@ -114,9 +122,9 @@ class MastodonSandbox(Sandbox):
     def snapshot(self) -> dict[str, Any]:
         self._publish_due()
         published = [
-            _public(s, public=True) for s in self.statuses.values()
+            public_entry(s, public=True) for s in self.statuses.values()
             if s["visibility"] in ("public", "unlisted")
-        ] + [_public(s, public=False) for s in self.scheduled.values()]
+        ] + [public_entry(s, public=False) for s in self.scheduled.values()]
         return {
             "platform": self.platform,
             "published": published,
@@ -215,7 +223,7 @@ class MastodonSandbox(Sandbox):
             hold = self.hold_media
         if hold is not None:
             hold.wait(30)
-        parts = _multipart(req)
+        parts = multipart(req)
         if parts is None or "file" not in parts:
             return Response(422, {"error": "Validation failed: File can't be blank"})
         ctype, data = parts["file"]
@@ -237,7 +245,7 @@ class MastodonSandbox(Sandbox):
                 "polls_left": self.processing_polls, "status_id": None,
                 "error": self.fail_processing.pop(0) if self.fail_processing else None,
             }
-            return Response(202, _media_json(self.media[mid]))
+            return Response(202, media_json(self.media[mid]))
 
     @route("GET", "/api/v1/media/{id}")
     def get_media(self, req: Request) -> Response:
@@ -248,12 +256,12 @@ class MastodonSandbox(Sandbox):
             if m["polls_left"] > 0:
                 m["polls_left"] -= 1
                 code = 206 if self.reading("media_processing") == "206" else 200
-                return Response(code, _media_json(m))
+                return Response(code, media_json(m))
             if m["error"]:
                 return Response(422, {"error": m["error"]})
             if m["url"] is None:
                 m["url"] = f"{self.url}/media/{m['id']}/original.mp4"
-            return Response(200, _media_json(m))
+            return Response(200, media_json(m))
 
     # --- statuses -------------------------------------------------------------------------
     @route("POST", "/api/v1/statuses")
@@ -273,7 +281,7 @@ class MastodonSandbox(Sandbox):
             if error:
                 return Response(422, {"error": error})
             try:
-                at = _parse_time(values["scheduled_at"]) if values.get("scheduled_at") else None
+                at = parse_time(values["scheduled_at"]) if values.get("scheduled_at") else None
             except ValueError:
                 return Response(422, {"error": "Validation failed: Scheduled at is invalid"})
             soon = now + timedelta(seconds=self.min_schedule_lead)
@@ -283,14 +291,14 @@ class MastodonSandbox(Sandbox):
             common = {
                 "text": values.get("status", ""), "visibility": values.get("visibility", "public"),
                 "language": values.get("language"), "media_ids": media_ids,
-                "media_attachments": [_media_json(self.media[i]) for i in media_ids],
+                "media_attachments": [media_json(self.media[i]) for i in media_ids],
                 "sha256": self.media[media_ids[0]]["sha256"] if media_ids else None,
                 "size": self.media[media_ids[0]]["size"] if media_ids else 0,
                 "idempotency_key": key,
             }
             if at is None:
                 status, kind = self._create_status(owner, common, now), "status"
-                body = _status_json(status)
+                body = status_json(status)
             else:
                 refused = self._schedule_problem(owner, at, now)
                 if refused:
@@ -298,7 +306,7 @@ class MastodonSandbox(Sandbox):
                 sid, kind = self._new_id(), "scheduled"
                 self.scheduled[sid] = status = {"id": sid, "at": at, "owner": owner,
                                                 "common": common}
-                body = _scheduled_json(status)
+                body = scheduled_json(status)
             if key:
                 self.idempotency[(owner, key)] = (kind, status["id"], now)
             return Response(200, body)
@@ -308,9 +316,9 @@ class MastodonSandbox(Sandbox):
             s = self.scheduled.get(sid)
             if self.reading("idempotent_scheduled") == "record_not_found" or s is None:
                 return Response(404, dict(_NOT_FOUND))  # looked up among statuses
-            return Response(200, _scheduled_json(s))
+            return Response(200, scheduled_json(s))
         status = self.statuses.get(sid)
-        return Response(200, _status_json(status)) if status else Response(404, dict(_NOT_FOUND))
+        return Response(200, status_json(status)) if status else Response(404, dict(_NOT_FOUND))
 
     def _schedule_problem(self, owner: str, at: datetime, now: datetime) -> str | None:
         if at <= now + timedelta(seconds=self.min_schedule_lead):
@@ -348,7 +356,7 @@ class MastodonSandbox(Sandbox):
     def get_status(self, req: Request) -> Response:
         with self.lock:
             s = self.statuses.get(req.params["id"])
-            return Response(200, _status_json(s)) if s else Response(404, dict(_NOT_FOUND))
+            return Response(200, status_json(s)) if s else Response(404, dict(_NOT_FOUND))
 
     @route("GET", "/api/v1/scheduled_statuses/{id}")
     def get_scheduled(self, req: Request) -> Response:
@@ -358,7 +366,7 @@ class MastodonSandbox(Sandbox):
                 s = self.published_scheduled.get(req.params["id"])
             if s is None or s["owner"] != self._owner(req):
                 return Response(404, dict(_NOT_FOUND))
-            return Response(200, _scheduled_json(s))
+            return Response(200, scheduled_json(s))
 
     @route("GET", "/api/v1/scheduled_statuses")
     def list_scheduled(self, req: Request) -> Response:
@@ -367,7 +375,7 @@ class MastodonSandbox(Sandbox):
             if self.reading("scheduled_after_publish") == "kept":
                 mine += [s for s in self.published_scheduled.values()
                          if s["owner"] == self._owner(req)]
-            return Response(200, _page(mine, req.query, _scheduled_json))
+            return Response(200, page(mine, req.query, scheduled_json))
 
     @route("GET", "/api/v1/accounts/{id}/statuses")
     def account_statuses(self, req: Request) -> Response:
@@ -378,72 +386,11 @@ class MastodonSandbox(Sandbox):
             mine = [s for s in self.statuses.values() if s["owner"] == req.params["id"]]
             if req.query.get("only_media") in ("true", "1"):
                 mine = [s for s in mine if s["media_ids"]]
-            return Response(200, _page(mine, req.query, _status_json))
+            return Response(200, page(mine, req.query, status_json))
 
     @route("GET", "/api/v1/timelines/home")
     def home(self, req: Request) -> Response:
         """The user's home feed: here only their own statuses (nobody else posts)."""
         with self.lock:
             mine = [s for s in self.statuses.values() if s["owner"] == self._owner(req)]
-            return Response(200, _page(mine, req.query, _status_json))
-
-
-def _page(items: list[dict[str, Any]], query: dict[str, str], render: Any) -> list[Any]:
-    """Newest first, ``limit`` (default 20, at most 40) below ``max_id``."""
-    limit = min(int(query.get("limit", "20")), 40)
-    max_id = int(query.get("max_id", str(2**63)))
-    chosen = sorted((s for s in items if int(s["id"]) < max_id), key=lambda s: -int(s["id"]))
-    return [render(s) for s in chosen[:limit]]
-
-
-def _parse_time(value: str) -> datetime:
-    when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def _media_json(m: dict[str, Any]) -> dict[str, Any]:
-    return {k: m[k] for k in ("id", "type", "url", "preview_url", "description")}
-
-
-def _scheduled_json(s: dict[str, Any]) -> dict[str, Any]:
-    c = s["common"]
-    return {"id": s["id"],
-            "scheduled_at": s["at"].isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "params": {"text": c["text"], "visibility": c["visibility"],
-                       "language": c["language"], "media_ids": c["media_ids"] or None,
-                       "idempotency": None, "scheduled_at": None},
-            "media_attachments": c["media_attachments"]}
-
-
-def _status_json(s: dict[str, Any]) -> dict[str, Any]:
-    return {"id": s["id"], "url": s["url"], "uri": s["url"], "created_at": s["created_at"],
-            "content": f"<p>{s['text']}</p>", "visibility": s["visibility"],
-            "language": s["language"], "media_attachments": s["media_attachments"]}
-
-
-def _public(s: dict[str, Any], *, public: bool) -> dict[str, Any]:
-    c = s.get("common", s)
-    at = s.get("at")
-    return {"id": s["id"], "url": s.get("url", ""), "sha256": c["sha256"], "size": c["size"],
-            "text": c["text"], "visibility": c["visibility"], "language": c["language"],
-            "scheduled_at": at.isoformat() if at else None, "public": public}
-
-
-def _multipart(req: Request) -> dict[str, tuple[str, bytes]] | None:
-    """name -> (content type, bytes) of a multipart/form-data body."""
-    m = re.search(r"boundary=\"?([^\";]+)\"?", req.headers.get("content-type", ""))
-    if not m:
-        return None
-    delimiter = b"--" + m.group(1).encode()
-    out: dict[str, tuple[str, bytes]] = {}
-    for part in req.body.split(delimiter)[1:]:
-        if part.startswith(b"--"):
-            break
-        head, _, data = part.partition(b"\r\n\r\n")
-        data = data[:-2] if data.endswith(b"\r\n") else data
-        text = head.decode("utf-8", "replace")
-        name = re.search(r'name="([^"]*)"', text)
-        ctype = re.search(r"content-type:\s*([^\r\n]+)", text, re.I)
-        if name:
-            out[name.group(1)] = (ctype.group(1).strip() if ctype else "text/plain", data)
-    return out
+            return Response(200, page(mine, req.query, status_json))

@@ -247,7 +247,8 @@ def sb(start_sandbox: Any) -> Any:
     return start_sandbox("mastodon")
 
 
-@pytest.mark.parametrize("module", ["mastodon", "mastodon_text", "youtube", "youtube_rules",
+@pytest.mark.parametrize("module", ["mastodon", "mastodon_text", "mastodon_entities", "youtube",
+                                    "youtube_rules", "youtube_videos",
                                     "youtube_channel", "tiktok", "base"])
 def test_sandbox_shares_nothing_with_the_clients(module: str) -> None:
     """The YouTube, Mastodon and TikTok sandboxes import nothing from workers or

@@ -315,7 +315,8 @@ class Mastodon(Platform):
 
     def _publish(self, ctx: PostContext) -> Published:
         ids = self.find.ids(ctx)
-        if ids.status_id or ids.scheduled_id:  # already sent: never a second status
+        if ids.status_id or ids.scheduled_id or ctx.remote.get("status_attempt_at"):
+            # sent before (or its outcome unknown): never a second status
             found = self.find.published(ctx)
             if found is not None:
                 return found

@@ -40,7 +40,7 @@ both new tokens are persisted with one ``credentials.update`` before the new acc
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from episodes.captions import PostText, TextLimits
@@ -67,12 +67,10 @@ from .errors import (
     RateLimited,
     RejectedByPlatform,
 )
-from .http import PlatformHTTP, read_chunks, retry_after_seconds
+from .http import PlatformHTTP, retry_after_seconds
+from .tiktok_chunks import DEFAULT_CHUNK, MAX_CHUNK, FileSlice, chunk_range, plan_chunks
 
 NAME = "tiktok"
-DEFAULT_CHUNK = 10_000_000  # 5–64 MB under either reading of "MB"
-MAX_CHUNK = 64_000_000
-MAX_CHUNKS = 1000
 TITLE_MAX = 2200  # UTF-16 code units
 PUBLIC = "PUBLIC_TO_EVERYONE"
 PRIVATE = "SELF_ONLY"
@@ -143,38 +141,6 @@ def _error(body: Any) -> tuple[str, str]:
     if isinstance(err, str):  # the OAuth endpoint: {"error": "invalid_grant", ...}
         return err, str(body.get("error_description") or "")
     return "", ""
-
-
-def plan_chunks(video_size: int, chunk_size: int = DEFAULT_CHUNK) -> tuple[int, int]:
-    """``(chunk_size, total_chunk_count)`` for a video, per the media transfer guide."""
-    if video_size <= 0:
-        raise ValueError("empty video")
-    if video_size <= chunk_size:
-        return video_size, 1
-    while video_size // chunk_size > MAX_CHUNKS:
-        chunk_size *= 2
-    return chunk_size, video_size // chunk_size
-
-
-def chunk_range(index: int, video_size: int, chunk_size: int, count: int) -> tuple[int, int]:
-    """Byte range ``[start, end)`` of chunk ``index``; the last one takes the remainder."""
-    start = index * chunk_size
-    return start, (video_size if index == count - 1 else start + chunk_size)
-
-
-class _FileSlice:
-    """Bytes ``[start, end)`` of a file, streamed in blocks (requests sends it with its length)."""
-
-    def __init__(self, path: Any, start: int, end: int, block: int = 1024 * 1024) -> None:
-        self.path, self.start, self.end, self.block = path, start, end, block
-
-    def __len__(self) -> int:
-        return self.end - self.start
-
-    def __iter__(self) -> Iterator[bytes]:
-        with open(self.path, "rb") as fh:
-            for _offset, data in read_chunks(fh, self.start, self.end, self.block):
-                yield data
 
 
 @register
@@ -329,7 +295,7 @@ class TikTok(Platform):
             headers = {"Content-Type": ctx.video.mime,
                        "Content-Range": f"bytes {start}-{end - 1}/{size}"}
             try:
-                self.http.request("PUT", url, data=_FileSlice(ctx.video.path, start, end),
+                self.http.request("PUT", url, data=FileSlice(ctx.video.path, start, end),
                                   headers=headers, ok=(200, 201, 206), timeout=(5.0, 300.0))
             except RejectedByPlatform as exc:
                 if exc.status in (403, 404, 410):
@@ -440,3 +406,6 @@ class TikTok(Platform):
 
 def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "ja")
+
+
+__all__ = ["DEFAULT_CHUNK", "TikTok", "UploadExpired", "chunk_range", "classify", "plan_chunks"]

@@ -36,8 +36,6 @@ Secrets: ``client_id``, ``client_secret``, ``refresh_token``; ``access_token`` a
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,7 +58,6 @@ from .base import (
     register,
 )
 from .errors import (
-    CredentialsExpired,
     PlatformUnavailable,
     ProcessingFailed,
     ProtocolError,
@@ -68,9 +65,9 @@ from .errors import (
     ScheduleTooClose,
     TransientError,
 )
-from .http import read_chunks
 from .youtube_client import PLATFORM, YouTubeClient
 from .youtube_finish import finish_caption, finish_playlist, finish_thumbnail
+from .youtube_upload import ResumableUpload, tags_with_marker
 
 #: room kept in the 500-character tag budget for the post's marker tag
 MARKER_RESERVE = 64
@@ -102,7 +99,7 @@ def tags_length(tags: list[str]) -> int:
 
 
 @register
-class YouTube(Platform):
+class YouTube(ResumableUpload, Platform):
     SPEC = PlatformSpec(
         name=PLATFORM,
         label="YouTube",
@@ -131,7 +128,7 @@ class YouTube(Platform):
         out = []
         if "<" in text.body or ">" in text.body:
             out.append("YouTube: die Beschreibung darf die Zeichen < und > nicht enthalten.")
-        tags = _tags(text, "")
+        tags = tags_with_marker(text, "")
         if tags_length(tags) + MARKER_RESERVE > 500:
             out.append(f"YouTube: die Hashtags ergeben {tags_length(tags)} Zeichen Schlagwörter;"
                        f" erlaubt sind {500 - MARKER_RESERVE} (500 minus Platz für die "
@@ -273,85 +270,6 @@ class YouTube(Platform):
                 FinishPart.PLAYLIST: finish_playlist}[part]
         step(self.client, ctx, _video_id(ctx))
 
-    # --- upload -------------------------------------------------------------------------------
-    def _start_session(self, ctx: PostContext) -> str:
-        o = self.options
-        body = {"snippet": {"title": ctx.text.title, "description": ctx.text.body,
-                            "tags": _tags(ctx.text, ctx.marker), "categoryId": o.category_id,
-                            "defaultLanguage": o.language, "defaultAudioLanguage": o.language},
-                "status": self._status("private")}
-        resp = self.client.call(
-            ctx.quota, "videos.insert", "POST", self.client.upload_url("videos"),
-            params={"uploadType": "resumable", "part": "snippet,status",
-                    "notifySubscribers": str(o.notify_subscribers).lower()},
-            headers={"Content-Type": "application/json; charset=UTF-8",
-                     "X-Upload-Content-Length": str(ctx.video.size),
-                     "X-Upload-Content-Type": ctx.video.mime},
-            data=json.dumps(body).encode())
-        url = resp.headers.get("Location")
-        if not url:
-            raise ProtocolError(PLATFORM, "resumable init answered without Location")
-        ctx.record({"upload_url": url, "upload_size": ctx.video.size,
-                    "upload_sha256": ctx.video.sha256, "upload_offset": 0})
-        return url
-
-    def _put(self, ctx: PostContext, url: str, content_range: str, data: bytes
-             ) -> requests.Response:
-        return self.client.call(None, None, "PUT", url, ok=(200, 201, 308), data=data,
-                                refresh_on_401=False,
-                                headers={"Content-Range": content_range,
-                                         "Content-Type": ctx.video.mime})
-
-    def _query_offset(self, ctx: PostContext, url: str) -> int | None:
-        """The server's confirmed offset (None: the upload is complete, id recorded)."""
-        try:
-            resp = self._put(ctx, url, f"bytes */{ctx.video.size}", b"")
-        except CredentialsExpired as exc:
-            if exc.status != 401:
-                raise
-            self.client.refresh()
-            resp = self._put(ctx, url, f"bytes */{ctx.video.size}", b"")
-        return self._after_put(ctx, resp)
-
-    def _after_put(self, ctx: PostContext, resp: requests.Response) -> int | None:
-        if resp.status_code in (200, 201):
-            vid = resp.json().get("id")
-            if not vid:
-                raise ProtocolError(PLATFORM, "upload finished without a video id")
-            ctx.record({"video_id": vid, "upload_offset": ctx.video.size})
-            return None
-        if resp.headers.get("Location"):
-            ctx.record({"upload_url": resp.headers["Location"]})
-        m = re.fullmatch(r"bytes=0-(\d+)", resp.headers.get("Range", "").strip())
-        offset = int(m.group(1)) + 1 if m else 0
-        ctx.record({"upload_offset": offset})
-        return offset
-
-    def _send(self, ctx: PostContext, url: str, offset: int | None) -> None:
-        size, stalls = ctx.video.size, 0
-        with open(ctx.video.path, "rb") as fh:
-            while offset is not None:
-                start, data = next(read_chunks(fh, offset, size, self.options.chunk_size))
-                crange = f"bytes {start}-{start + len(data) - 1}/{size}"
-                try:
-                    resp = self._put(ctx, url, crange, data)
-                except CredentialsExpired as exc:
-                    if exc.status != 401:
-                        raise
-                    self.client.refresh()  # then ask what arrived before sending more
-                    offset = self._query_offset(ctx, url)
-                    continue
-                del data
-                url = resp.headers.get("Location") or url
-                new = self._after_put(ctx, resp)
-                stalls = stalls + 1 if new is not None and new <= start else 0
-                if stalls >= 3:
-                    raise TransientError(PLATFORM, f"no progress at byte {start}",
-                                         code="noProgress")
-                offset = new
-                if ctx.progress is not None:
-                    ctx.progress(size if new is None else new, size)
-
     # --- lookups ------------------------------------------------------------------------------
     def _video(self, ctx: PostContext | None, vid: str, part: str) -> dict[str, Any] | None:
         quota = ctx.quota if ctx else None
@@ -400,11 +318,6 @@ class YouTube(Platform):
         if ctx.remote.get("published_url") != url:
             ctx.record({"published_url": url})
         return Published(remote_id=vid, url=url, public=public)
-
-
-def _tags(text: PostText, marker: str) -> list[str]:
-    tags = [t.lstrip("#") for t in text.hashtags if t.lstrip("#")]
-    return [*tags, marker] if marker else tags
 
 
 def _video_id(ctx: PostContext) -> str:
