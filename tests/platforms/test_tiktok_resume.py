@@ -176,3 +176,18 @@ def test_expired_upload_url_404_is_upload_expired(kit, make_ctx, start_sandbox, 
 @pytest.fixture
 def sb(start_sandbox: Any) -> Any:
     return start_sandbox("tiktok", min_chunk=256 * KIB)
+
+
+def test_failing_status_lookup_is_transient(kit, make_ctx, sb, video) -> None:
+    """find_published whose status lookup answers 404 raises PlatformUnavailable, not a
+    rejection; the next look finds the post."""
+    adapter, creds = kit.adapter_for(sb)
+    ctx = make_ctx(adapter.account, creds, video)
+    adapter.upload(ctx)
+    _finish(kit, adapter, ctx)
+    sb.inject(Fault("POST", "status/fetch", status=404, body={"error": {"code": "not_found"}}))
+    with pytest.raises(PlatformUnavailable) as err:
+        adapter.find_published(kit.fresh(ctx))
+    assert err.value.code == "lookup_failed"
+    found = adapter.find_published(kit.fresh(ctx))
+    assert found is not None and found.public

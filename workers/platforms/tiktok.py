@@ -349,7 +349,14 @@ class TikTok(Platform):
         publish_id = ctx.remote.get("publish_id")
         if not publish_id:
             return None
-        status = self._status(str(publish_id))
+        try:
+            status = self._status(str(publish_id))
+        except RejectedByPlatform as exc:  # a read-only lookup never rejects the post
+            raise PlatformUnavailable(
+                NAME, f"status lookup failed: {exc.detail}", status=exc.status,
+                code="lookup_failed", message_de=(
+                    "TikTok beantwortet die Nachfrage nach dem Beitrag gerade nicht. Das sagt "
+                    "nichts über den Beitrag selbst; wtg fragt später erneut.")) from exc
         self._raise_terminal(status)
         if status.get("status") != "PUBLISH_COMPLETE":
             return None
