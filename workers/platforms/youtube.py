@@ -219,11 +219,15 @@ class YouTube(ResumableUpload, Platform):
             raise
         return self._published(ctx, vid, public=at is None)
 
+    def min_schedule_lead(self) -> float:
+        """Seconds ``publishAt`` must lie ahead (``SPEC`` unless the account sets it)."""
+        return float(self.account.options.get("min_schedule_lead", self.SPEC.min_schedule_lead))
+
     def _publish_at(self, at: datetime) -> str:
         """``publishAt`` for ``at`` (whole seconds, rounded up), or ScheduleTooClose when ``at``
         is too near: a past publishAt would make the video public at once."""
         lead = (at - datetime.now(UTC)).total_seconds()
-        minimum = float(self.account.options.get("min_schedule_lead", MIN_SCHEDULE_LEAD))
+        minimum = self.min_schedule_lead()
         if lead < minimum:
             raise ScheduleTooClose(PLATFORM, f"publishAt only {lead:.0f}s ahead (minimum "
                                    f"{minimum:.0f}s)", code="too_close")
