@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import importlib
 
-from .base import Fault, Request, Response, Sandbox, route
+from .base import Fault, Request, Response, Sandbox, SandboxAccount, route
 
 SANDBOX_MODULES = ("facebook", "instagram", "youtube", "mastodon", "tiktok")
 
 __all__ = [
-    "SANDBOX_MODULES", "Fault", "Request", "Response", "Sandbox", "reading_variants", "route",
-    "sandboxes",
+    "SANDBOX_MODULES", "Fault", "Request", "Response", "Sandbox", "SandboxAccount",
+    "reading_variants", "route", "sandboxes",
 ]
 
 

@@ -53,6 +53,18 @@ class Fault:
         return (self.method in ("*", method)) and re.search(self.path, path) is not None
 
 
+@dataclass(frozen=True, kw_only=True)
+class SandboxAccount:
+    """An account pointed at a sandbox, as ``account()`` returns it: the same attribute names as
+    the adapters' ``Account`` (a sandbox imports nothing from ``workers``)."""
+
+    name: str
+    platform: str
+    display_name: str
+    api_base: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class Request:
     method: str
@@ -377,7 +389,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             resp.headers.setdefault("Content-Type", "text/plain; charset=utf-8")
         else:
             payload = resp.body or b""
-        self.send_response(resp.status)
+        if "Date" in resp.headers:  # the sandbox's own clock (a test may skew it)
+            self.send_response_only(resp.status)
+            self.send_header("Server", self.version_string())
+        else:
+            self.send_response(resp.status)
         for k, v in resp.headers.items():
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(payload)))

@@ -29,9 +29,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from .base import Request, Response, route
+from .base import Request, Response, SandboxAccount, route
 from .facebook_video import FinishPartRoutes, Video
-from .graph import GraphSandbox, SandboxAccount, mp4_dimensions
+from .graph import GraphSandbox, mp4_dimensions
 
 _FINISH_PARAMS = {"access_token", "upload_phase", "upload_session_id", "title", "description",
                   "published", "scheduled_publish_time", "content_tags", "custom_labels"}

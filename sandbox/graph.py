@@ -34,23 +34,11 @@ import struct
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .base import Request, Response, Sandbox
-
-
-@dataclass(frozen=True, kw_only=True)
-class SandboxAccount:
-    """An account pointed at a sandbox (same attribute names as the adapters' ``Account``)."""
-
-    name: str
-    platform: str
-    display_name: str
-    api_base: str
-    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass

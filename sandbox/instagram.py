@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from .base import Request, Response, route
-from .graph import Blob, GraphSandbox, SandboxAccount
+from .base import Request, Response, SandboxAccount, route
+from .graph import Blob, GraphSandbox
 
 _MEDIA_PARAMS = {"access_token", "media_type", "upload_type", "caption", "share_to_feed",
                  "collaborators", "cover_url", "audio_name", "user_tags", "location_id",

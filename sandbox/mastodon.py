@@ -1,43 +1,80 @@
-"""A local Mastodon server: media upload and processing, statuses with Idempotency-Key.
+"""A local Mastodon server: media upload and processing, statuses, scheduled statuses.
 
-Enforces what the adapter depends on (mastodon/documentation and ``post_status_service.rb``):
-202 + ``url: null`` for a new video; 206 from ``GET /api/v1/media/:id`` for ``processing_polls``
-looks, then 200 with ``url``; 422 "Cannot attach files that have not finished processing" when a
-status names unprocessed media; the same ``Idempotency-Key`` within ``idempotency_ttl`` returns
-the same status; ``scheduled_at`` at most 5 minutes ahead -> 422, in the past -> posted at once;
-status text over ``max_characters`` (URLs count 23) -> 422; a revoked token -> 401; a per-token
-rate limit answering 429 with ``X-RateLimit-Reset`` (ISO 8601) and no Retry-After.
+Written from mastodon/documentation (``methods/media.md``, ``statuses.md``,
+``scheduled_statuses.md``, ``accounts.md``, ``api/rate-limits.md``) and the server source
+(``post_status_service.rb``, ``scheduled_status.rb``, ``publish_scheduled_status_worker.rb``,
+``status_length_validator.rb``, ``api/v1/media_controller.rb``); see docs/platforms/mastodon.md.
+
+* ``POST /api/v2/media`` -> 202 with ``url: null``; ``GET /api/v1/media/:id`` -> 206 while
+  processing (or, under one reading, 200 with ``url: null``), then 200 with ``url``; 422 when
+  processing failed; 404 once the media belongs to a status;
+* ``POST /api/v1/statuses``: unprocessed media -> 422; text over ``max_characters`` as the server
+  measures it (:mod:`sandbox.mastodon_text`) -> 422; ``Idempotency-Key`` kept for an hour;
+  ``scheduled_at`` in the past -> posted at once; not more than ``min_schedule_lead`` ahead ->
+  422 ``too_soon`` (or, on older servers, posted at once); 25 scheduled per day, 300 in all;
+* a scheduled status is published at its time (plus ``publish_lag``): it is destroyed and a new
+  status with a NEW id is created (``publish_gap`` later); afterwards
+  ``GET /api/v1/scheduled_statuses/:id`` answers 404;
+* per-token rate limit: 429 with ``X-RateLimit-Reset`` (ISO 8601, server clock), no Retry-After;
+  every answer carries a ``Date`` header from the server's clock (``clock_offset``).
 
 Uploaded bytes are kept as size and sha256 only.
 """
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import itertools
-import re
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
-from episodes.captions import LengthUnit, measure
-from workers.platforms.base import Account
-
-from .base import Request, Response, Sandbox, route
+from .base import Request, Response, Sandbox, SandboxAccount, route
+from .mastodon_entities import (
+    media_json,
+    multipart,
+    page,
+    parse_time,
+    public_entry,
+    scheduled_json,
+    status_json,
+)
+from .mastodon_text import status_length
 
 _INVALID = {"error": "The access token is invalid"}
-_NOT_READY = {"error": "Cannot attach files that have not finished processing. "
-                       "Try again in a moment!"}
+_NOT_FOUND = {"error": "Record not found"}
+_NOT_READY = ("Cannot attach files that have not finished processing. Try again in a moment!")
+_TOO_SOON = "Validation failed: Scheduled at The scheduled date must be in the future"
+TOTAL_SCHEDULED, DAILY_SCHEDULED = 300, 25
 
 
 class MastodonSandbox(Sandbox):
     platform = "mastodon"
+    READINGS: ClassVar[dict[str, tuple[str, ...]]] = {
+        # scheduled_at closer than the minimum: 422 too_soon (scheduled_status.rb, current) or
+        # silently posted at once (post_status_service.rb of older releases: "in the past")
+        "schedule_too_soon": ("reject_422", "post_now"),
+        # GET /api/v1/scheduled_statuses/:id after the status was published: destroyed first by
+        # PublishScheduledStatusWorker (404), or still answered by a lagging cache/fork
+        "scheduled_after_publish": ("gone", "kept"),
+        # the same Idempotency-Key again for a scheduled post: upstream looks the id up among
+        # statuses before it knows the post is scheduled (404), or returns the scheduled status
+        "idempotent_scheduled": ("record_not_found", "returns_scheduled"),
+        # GET /api/v1/accounts/:id/statuses: answered, or 404 (hidden/limited account, proxies)
+        "account_statuses": ("ok", "not_found"),
+        # GET /api/v1/media/:id while processing: 206 (media_controller.rb), or 200, url null
+        "media_processing": ("206", "200_url_null"),
+        # the server's clock: in sync with ours, or ``skew`` seconds ahead
+        "server_clock": ("synced", "ahead"),
+    }
 
     def __init__(
         self, *, port: int = 0, processing_polls: int = 2, max_characters: int = 500,
         video_size_limit: int = 99 * 1024 * 1024, idempotency_ttl: float = 3600.0,
-        rate_limit: int = 300, rate_window: float = 300.0,
+        rate_limit: int = 300, rate_window: float = 300.0, min_schedule_lead: float = 300.0,
+        publish_lag: float = 0.0, publish_gap: float = 0.0, skew: float = 180.0,
     ) -> None:
         super().__init__(port=port)
         self.processing_polls = processing_polls
@@ -45,11 +82,15 @@ class MastodonSandbox(Sandbox):
         self.video_size_limit = video_size_limit
         self.idempotency_ttl = idempotency_ttl
         self.rate_limit, self.rate_window = rate_limit, rate_window
+        self.min_schedule_lead = min_schedule_lead
+        self.publish_lag, self.publish_gap, self.skew = publish_lag, publish_gap, skew
         self.clock_offset = timedelta(0)
         self.tokens = {"mastodon-token-1": "1"}  # access token -> account id
         self.media: dict[str, dict[str, Any]] = {}
         self.statuses: dict[str, dict[str, Any]] = {}
         self.scheduled: dict[str, dict[str, Any]] = {}
+        self.published_scheduled: dict[str, dict[str, Any]] = {}  # destroyed scheduled statuses
+        self._creating: list[tuple[datetime, dict[str, Any]]] = []  # published, not yet visible
         self.idempotency: dict[tuple[str, str], tuple[str, str, datetime]] = {}
         self.fail_processing: list[str] = []  # reasons for the next uploads' processing
         self.hold_media: threading.Event | None = None
@@ -58,13 +99,17 @@ class MastodonSandbox(Sandbox):
         self._ids = itertools.count(110_000_000_000_000_001)
 
     # --- test helpers ---------------------------------------------------------------------
-    def account(self, name: str = "mastodon-test") -> tuple[Account, dict[str, str]]:
-        acc = Account(name=name, platform="mastodon", display_name="Landkreis (Sandbox)",
-                      api_base=self.url, options={"visibility": "public", "poll_interval": 1.0})
+    def account(self, name: str = "mastodon-test") -> tuple[SandboxAccount, dict[str, str]]:
+        options: dict[str, Any] = {"visibility": "public", "poll_interval": 1.0}
+        if self.min_schedule_lead < 300.0:  # a test server: tell the client its minimum
+            options["min_schedule_lead"] = self.min_schedule_lead * 1.5 + 0.5
+        acc = SandboxAccount(name=name, platform="mastodon", display_name="Landkreis (Sandbox)",
+                             api_base=self.url, options=options)
         return acc, {"access_token": "mastodon-token-1"}
 
     def now(self) -> datetime:
-        return datetime.now(UTC) + self.clock_offset
+        ahead = self.skew if self.reading("server_clock") == "ahead" else 0.0
+        return datetime.now(UTC) + self.clock_offset + timedelta(seconds=ahead)
 
     def advance(self, seconds: float) -> None:
         with self.lock:
@@ -75,9 +120,11 @@ class MastodonSandbox(Sandbox):
             self.tokens.pop(token, None)
 
     def snapshot(self) -> dict[str, Any]:
+        self._publish_due()
         published = [
-            _public(s) for s in self.statuses.values() if s["visibility"] in ("public", "unlisted")
-        ] + [_public(s) for s in self.scheduled.values()]
+            public_entry(s, public=True) for s in self.statuses.values()
+            if s["visibility"] in ("public", "unlisted")
+        ] + [public_entry(s, public=False) for s in self.scheduled.values()]
         return {
             "platform": self.platform,
             "published": published,
@@ -89,15 +136,17 @@ class MastodonSandbox(Sandbox):
 
     # --- plumbing -------------------------------------------------------------------------
     def dispatch(self, req: Request) -> Response:
+        date = {"Date": email.utils.format_datetime(self.now(), usegmt=True)}
         with self.lock:
             owner = self.tokens.get(req.bearer() or "")
         if owner is None:
-            return Response(401, dict(_INVALID))
+            return Response(401, dict(_INVALID), date)
         limited, headers = self._count(req.bearer() or "")
         if limited:
-            return Response(429, {"error": "Too many requests"}, headers)
+            return Response(429, {"error": "Too many requests"}, headers | date)
+        self._publish_due()
         resp = super().dispatch(req)
-        resp.headers.update(headers)
+        resp.headers.update(headers | date)
         return resp
 
     def _count(self, token: str) -> tuple[bool, dict[str, str]]:
@@ -116,13 +165,40 @@ class MastodonSandbox(Sandbox):
         }
         return used > self.rate_limit, headers
 
+    def _publish_due(self) -> None:
+        """PublishScheduledStatusWorker: destroy the due scheduled status, then create the status
+        (a new id) through PostStatusService."""
+        with self.lock:
+            now = self.now()
+            lag = timedelta(seconds=self.publish_lag)
+            for sid, s in list(self.scheduled.items()):
+                if s["at"] + lag <= now:
+                    del self.scheduled[sid]
+                    self.published_scheduled[sid] = s
+                    self._creating.append((now + timedelta(seconds=self.publish_gap), s))
+            waiting = []
+            for when, s in self._creating:
+                if when <= now:
+                    self._create_status(s["owner"], s["common"], now)
+                else:
+                    waiting.append((when, s))
+            self._creating = waiting
+
+    def _create_status(self, owner: str, common: dict[str, Any], now: datetime) -> dict[str, Any]:
+        sid = self._new_id()
+        for m in common["media_ids"]:
+            self.media[m]["status_id"] = sid
+        self.statuses[sid] = {"id": sid, "url": f"{self.url}/@landkreis/{sid}",
+                              "created_at": now.isoformat(), "owner": owner, **common}
+        return self.statuses[sid]
+
     def _owner(self, req: Request) -> str:
         return self.tokens[req.bearer() or ""]
 
     def _new_id(self) -> str:
         return str(next(self._ids))
 
-    # --- routes ---------------------------------------------------------------------------
+    # --- accounts and instance ------------------------------------------------------------
     @route("GET", "/api/v1/accounts/verify_credentials")
     def verify_credentials(self, req: Request) -> Response:
         owner = self._owner(req)
@@ -139,6 +215,7 @@ class MastodonSandbox(Sandbox):
                                   "supported_mime_types": ["video/mp4", "video/quicktime"]},
         }})
 
+    # --- media ----------------------------------------------------------------------------
     @route("POST", "/api/v2/media")
     def post_media(self, req: Request) -> Response:
         with self.lock:
@@ -146,7 +223,7 @@ class MastodonSandbox(Sandbox):
             hold = self.hold_media
         if hold is not None:
             hold.wait(30)
-        parts = _multipart(req)
+        parts = multipart(req)
         if parts is None or "file" not in parts:
             return Response(422, {"error": "Validation failed: File can't be blank"})
         ctype, data = parts["file"]
@@ -165,30 +242,32 @@ class MastodonSandbox(Sandbox):
                 "id": mid, "type": "video", "url": None, "description": description,
                 "preview_url": f"{self.url}/media/{mid}/small.png", "owner": self._owner(req),
                 "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
-                "polls_left": self.processing_polls,
+                "polls_left": self.processing_polls, "status_id": None,
                 "error": self.fail_processing.pop(0) if self.fail_processing else None,
             }
-            return Response(202, _media_json(self.media[mid]))
+            return Response(202, media_json(self.media[mid]))
 
     @route("GET", "/api/v1/media/{id}")
     def get_media(self, req: Request) -> Response:
         with self.lock:
             m = self.media.get(req.params["id"])
-            if m is None or m["owner"] != self._owner(req):
-                return Response(404, {"error": "Record not found"})
+            if m is None or m["owner"] != self._owner(req) or m["status_id"]:
+                return Response(404, dict(_NOT_FOUND))
             if m["polls_left"] > 0:
                 m["polls_left"] -= 1
-                return Response(206, _media_json(m))
+                code = 206 if self.reading("media_processing") == "206" else 200
+                return Response(code, media_json(m))
             if m["error"]:
                 return Response(422, {"error": m["error"]})
             if m["url"] is None:
                 m["url"] = f"{self.url}/media/{m['id']}/original.mp4"
-            return Response(200, _media_json(m))
+            return Response(200, media_json(m))
 
+    # --- statuses -------------------------------------------------------------------------
     @route("POST", "/api/v1/statuses")
     def post_status(self, req: Request) -> Response:
         form = parse_qsl(req.body.decode("utf-8"), keep_blank_values=True)
-        values = {k: v for k, v in form}
+        values = dict(form)
         media_ids = [v for k, v in form if k == "media_ids[]"]
         owner = self._owner(req)
         key = req.headers.get("idempotency-key")
@@ -197,40 +276,67 @@ class MastodonSandbox(Sandbox):
             if key and (owner, key) in self.idempotency:
                 kind, sid, at = self.idempotency[(owner, key)]
                 if (now - at).total_seconds() < self.idempotency_ttl:
-                    store = self.statuses if kind == "status" else self.scheduled
-                    return Response(200, _status_json(store[sid]))
+                    return self._duplicate(kind, sid)
             error = self._validate(owner, values, media_ids)
             if error:
                 return Response(422, {"error": error})
-            text = values.get("status", "")
-            attachments = [_media_json(self.media[i]) for i in media_ids]
-            media = self.media[media_ids[0]] if media_ids else None
+            try:
+                at = parse_time(values["scheduled_at"]) if values.get("scheduled_at") else None
+            except ValueError:
+                return Response(422, {"error": "Validation failed: Scheduled at is invalid"})
+            soon = now + timedelta(seconds=self.min_schedule_lead)
+            if at is not None and (at <= now or (
+                    self.reading("schedule_too_soon") == "post_now" and at <= soon)):
+                at = None  # "scheduled in the past": posted at once
             common = {
-                "text": text, "visibility": values.get("visibility", "public"),
-                "language": values.get("language"), "media_attachments": attachments,
-                "sha256": media["sha256"] if media else None,
-                "size": media["size"] if media else 0, "idempotency_key": key,
+                "text": values.get("status", ""), "visibility": values.get("visibility", "public"),
+                "language": values.get("language"), "media_ids": media_ids,
+                "media_attachments": [media_json(self.media[i]) for i in media_ids],
+                "sha256": self.media[media_ids[0]]["sha256"] if media_ids else None,
+                "size": self.media[media_ids[0]]["size"] if media_ids else 0,
+                "idempotency_key": key,
             }
-            sid = self._new_id()
-            when = values.get("scheduled_at")
-            at = datetime.fromisoformat(when.replace("Z", "+00:00")) if when else None
-            if at is not None and at > now:
-                self.scheduled[sid] = {"id": sid, "scheduled_at": at.isoformat(), **common}
-                kind = "scheduled"
+            if at is None:
+                status, kind = self._create_status(owner, common, now), "status"
+                body = status_json(status)
             else:
-                self.statuses[sid] = {"id": sid, "url": f"{self.url}/@landkreis/{sid}",
-                                      "created_at": now.isoformat(), "owner": owner, **common}
-                kind = "status"
+                refused = self._schedule_problem(owner, at, now)
+                if refused:
+                    return Response(422, {"error": refused})
+                sid, kind = self._new_id(), "scheduled"
+                self.scheduled[sid] = status = {"id": sid, "at": at, "owner": owner,
+                                                "common": common}
+                body = scheduled_json(status)
             if key:
-                self.idempotency[(owner, key)] = (kind, sid, now)
-            store = self.statuses if kind == "status" else self.scheduled
-            return Response(200, _status_json(store[sid]))
+                self.idempotency[(owner, key)] = (kind, status["id"], now)
+            return Response(200, body)
+
+    def _duplicate(self, kind: str, sid: str) -> Response:
+        if kind == "scheduled":
+            s = self.scheduled.get(sid)
+            if self.reading("idempotent_scheduled") == "record_not_found" or s is None:
+                return Response(404, dict(_NOT_FOUND))  # looked up among statuses
+            return Response(200, scheduled_json(s))
+        status = self.statuses.get(sid)
+        return Response(200, status_json(status)) if status else Response(404, dict(_NOT_FOUND))
+
+    def _schedule_problem(self, owner: str, at: datetime, now: datetime) -> str | None:
+        if at <= now + timedelta(seconds=self.min_schedule_lead):
+            return _TOO_SOON
+        mine = [s for s in self.scheduled.values() if s["owner"] == owner]
+        if len(mine) >= TOTAL_SCHEDULED:
+            return (f"Validation failed: You have exceeded the limit of {TOTAL_SCHEDULED} "
+                    "scheduled posts")
+        if sum(1 for s in mine if s["at"].date() == at.date()) >= DAILY_SCHEDULED:
+            return (f"Validation failed: You have exceeded the limit of {DAILY_SCHEDULED} "
+                    "scheduled posts for today")
+        return None
 
     def _validate(self, owner: str, values: dict[str, str], media_ids: list[str]) -> str | None:
         text = values.get("status", "")
         if not text and not media_ids:
             return "Validation failed: Text can't be blank"
-        if measure(text, LengthUnit.MASTODON) > self.max_characters:
+        if status_length(text, values.get("spoiler_text", "")) > self.max_characters:
             return f"Validation failed: Text character limit of {self.max_characters} exceeded"
         if values.get("visibility", "public") not in ("public", "unlisted", "private", "direct"):
             return "Validation failed: Visibility is not included in the list"
@@ -238,88 +344,53 @@ class MastodonSandbox(Sandbox):
             return "Validation failed: Cannot attach more than 4 files"
         for mid in media_ids:
             m = self.media.get(mid)
-            if m is None or m["owner"] != owner:
-                return "Validation failed: Media attachments is invalid"
+            if m is None or m["owner"] != owner or m["status_id"]:
+                return f"Validation failed: Media attachments {mid} could not be found"
             if m["url"] is None:
-                return _NOT_READY["error"]
+                return _NOT_READY
         if len(media_ids) > 1:
             return "Validation failed: Cannot attach a video to a post that already contains images"
-        when = values.get("scheduled_at")
-        if when:
-            try:
-                at = datetime.fromisoformat(when.replace("Z", "+00:00"))
-            except ValueError:
-                return "Validation failed: Scheduled at is invalid"
-            if self.now() < at <= self.now() + timedelta(minutes=5):
-                return "Validation failed: Scheduled at The scheduled date must be in the future"
         return None
 
     @route("GET", "/api/v1/statuses/{id}")
     def get_status(self, req: Request) -> Response:
         with self.lock:
             s = self.statuses.get(req.params["id"])
-            return Response(200, _status_json(s)) if s else Response(
-                404, {"error": "Record not found"})
+            return Response(200, status_json(s)) if s else Response(404, dict(_NOT_FOUND))
 
     @route("GET", "/api/v1/scheduled_statuses/{id}")
     def get_scheduled(self, req: Request) -> Response:
         with self.lock:
             s = self.scheduled.get(req.params["id"])
-            return Response(200, _status_json(s)) if s else Response(
-                404, {"error": "Record not found"})
+            if s is None and self.reading("scheduled_after_publish") == "kept":
+                s = self.published_scheduled.get(req.params["id"])
+            if s is None or s["owner"] != self._owner(req):
+                return Response(404, dict(_NOT_FOUND))
+            return Response(200, scheduled_json(s))
 
     @route("GET", "/api/v1/scheduled_statuses")
     def list_scheduled(self, req: Request) -> Response:
         with self.lock:
-            return Response(200, [_status_json(s) for s in self.scheduled.values()])
+            mine = [s for s in self.scheduled.values() if s["owner"] == self._owner(req)]
+            if self.reading("scheduled_after_publish") == "kept":
+                mine += [s for s in self.published_scheduled.values()
+                         if s["owner"] == self._owner(req)]
+            return Response(200, page(mine, req.query, scheduled_json))
 
     @route("GET", "/api/v1/accounts/{id}/statuses")
     def account_statuses(self, req: Request) -> Response:
-        limit = min(int(req.query.get("limit", "20")), 40)
-        max_id = int(req.query.get("max_id", str(2**63)))
+        if self.reading("account_statuses") == "not_found" or req.params["id"] not in set(
+                self.tokens.values()):
+            return Response(404, dict(_NOT_FOUND))
         with self.lock:
-            mine = [s for s in self.statuses.values()
-                    if s["owner"] == req.params["id"] and int(s["id"]) < max_id]
-            mine.sort(key=lambda s: int(s["id"]), reverse=True)
-            return Response(200, [_status_json(s) for s in mine[:limit]])
+            mine = [s for s in self.statuses.values() if s["owner"] == req.params["id"]]
+            if req.query.get("only_media") in ("true", "1"):
+                mine = [s for s in mine if s["media_ids"]]
+            return Response(200, page(mine, req.query, status_json))
 
-
-def _media_json(m: dict[str, Any]) -> dict[str, Any]:
-    return {k: m[k] for k in ("id", "type", "url", "preview_url", "description")}
-
-
-def _status_json(s: dict[str, Any]) -> dict[str, Any]:
-    if "scheduled_at" in s:
-        return {"id": s["id"], "scheduled_at": s["scheduled_at"],
-                "params": {"text": s["text"], "visibility": s["visibility"],
-                           "language": s["language"]},
-                "media_attachments": s["media_attachments"]}
-    return {"id": s["id"], "url": s["url"], "uri": s["url"], "created_at": s["created_at"],
-            "content": f"<p>{s['text']}</p>", "visibility": s["visibility"],
-            "language": s["language"], "media_attachments": s["media_attachments"]}
-
-
-def _public(s: dict[str, Any]) -> dict[str, Any]:
-    return {"id": s["id"], "url": s.get("url", ""), "sha256": s["sha256"], "size": s["size"],
-            "text": s["text"], "visibility": s["visibility"], "language": s["language"],
-            "scheduled_at": s.get("scheduled_at")}
-
-
-def _multipart(req: Request) -> dict[str, tuple[str, bytes]] | None:
-    """name -> (content type, bytes) of a multipart/form-data body."""
-    m = re.search(r"boundary=\"?([^\";]+)\"?", req.headers.get("content-type", ""))
-    if not m:
-        return None
-    delimiter = b"--" + m.group(1).encode()
-    out: dict[str, tuple[str, bytes]] = {}
-    for part in req.body.split(delimiter)[1:]:
-        if part.startswith(b"--"):
-            break
-        head, _, data = part.partition(b"\r\n\r\n")
-        data = data[:-2] if data.endswith(b"\r\n") else data
-        text = head.decode("utf-8", "replace")
-        name = re.search(r'name="([^"]*)"', text)
-        ctype = re.search(r"content-type:\s*([^\r\n]+)", text, re.I)
-        if name:
-            out[name.group(1)] = (ctype.group(1).strip() if ctype else "text/plain", data)
-    return out
+    @route("GET", "/api/v1/timelines/home")
+    def home(self, req: Request) -> Response:
+        """The user's home feed: here only their own statuses (nobody else posts)."""
+        with self.lock:
+            mine = [s for s in self.statuses.values() if s["owner"] == self._owner(req)]
+            return Response(200, page(mine, req.query, status_json))

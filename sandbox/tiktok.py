@@ -7,13 +7,17 @@ Enforces (developers.tiktok.com media transfer guide, direct post, status, oauth
   exactly their size; videos over 64 MiB in more than one chunk; the last chunk (the remainder)
   at most 128 MiB; 1–1000 chunks;
 * chunk ``PUT`` s in order, with ``Content-Range`` on the expected boundaries and a matching
-  length (re-sending the chunk just received, with the same bytes, is accepted again); 206 per
-  chunk, 201 after the last; the upload URL expires after ``upload_url_ttl``;
+  length; the upload URL expires after ``upload_url_ttl``. What TikTok answers per chunk, to a
+  chunk sent again, and whether the status reports ``uploaded_bytes`` is not documented in
+  what we could read: ``READINGS`` (docs/platforms/tiktok.md);
 * the privacy rule: an unaudited client may only post ``SELF_ONLY``
   (``unaudited_client_can_only_post_to_private_accounts``), and only options creator info offers
   (``privacy_level_option_mismatch``);
 * status ``PROCESSING_UPLOAD`` for ``processing_polls`` fetches after the last chunk, then
-  ``PUBLISH_COMPLETE`` (or ``FAILED`` with ``fail_reason``);
+  ``PUBLISH_COMPLETE`` (or ``FAILED`` with ``fail_reason``); a public post's
+  ``publicaly_available_post_id`` comes with it or (reading) only after moderation,
+  ``moderation_polls`` fetches later; a ``SELF_ONLY`` post never gets one; a publish id that
+  never received all its bytes ends ``FAILED`` when its upload URL expires;
 * access tokens expire (``access_token_invalid``); a refresh returns a NEW refresh token and the
   old one stops working (``invalid_grant``); per-token per-minute rate limits
   (``rate_limit_exceeded``) and a daily post cap (``spam_risk_too_many_posts``).
@@ -29,11 +33,9 @@ import re
 import secrets
 import threading
 import time
-from typing import Any
+from typing import Any, ClassVar
 
-from workers.platforms.base import Account
-
-from .base import Request, Response, Sandbox, route
+from .base import Request, Response, Sandbox, SandboxAccount, route
 
 MIB = 1024 * 1024
 PRIVACY_ALL = ["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY"]
@@ -51,13 +53,29 @@ def _err(status: int, code: str, message: str) -> Response:
 
 class TikTokSandbox(Sandbox):
     platform = "tiktok"
+    READINGS: ClassVar[dict[str, tuple[str, ...]]] = {
+        # the answer to each chunk PUT: 206 then 201 after the last (third-party code, widely
+        # implemented), 200 each, or 201 each -- the official table was not readable
+        "chunk_codes": ("206_201", "200_each", "201_each"),
+        # the chunk just received sent again (its answer was lost): taken again with the same
+        # answer, or refused 400 like an out-of-order chunk
+        "chunk_resend": ("accept_again", "refuse"),
+        # status/fetch reports uploaded_bytes (third-party field lists) or leaves it out
+        "uploaded_bytes": ("reported", "absent"),
+        # publicaly_available_post_id with PUBLISH_COMPLETE, or only after moderation (the status
+        # page: "developers are not provided with the post_id until this process is complete")
+        "post_id": ("with_complete", "after_moderation"),
+        # a chunk PUT to an expired upload URL: 403 or 404
+        "expired_upload_url": ("403", "404"),
+    }
 
     def __init__(
         self, *, port: int = 0, audited: bool = True, min_chunk: int = 5 * MIB,
         processing_polls: int = 2, upload_url_ttl: float = 3600.0, access_ttl: int = 7200,
-        daily_post_cap: int = 15, max_duration: int = 600,
+        daily_post_cap: int = 15, max_duration: int = 600, moderation_polls: int = 2,
     ) -> None:
         super().__init__(port=port)
+        self.moderation_polls = moderation_polls
         self._clock_offset = 0.0
         self.audited = audited
         self.min_chunk, self.max_chunk, self.max_final = min_chunk, 64 * MIB, 128 * MIB
@@ -78,10 +96,10 @@ class TikTokSandbox(Sandbox):
         self._ids = itertools.count(1)
 
     # --- test helpers ---------------------------------------------------------------------
-    def account(self, name: str = "tiktok-test") -> tuple[Account, dict[str, str]]:
-        acc = Account(name=name, platform="tiktok", display_name="Landkreis (Sandbox)",
-                      api_base=self.url,
-                      options={"audited": self.audited, "poll_interval": 1.0})
+    def account(self, name: str = "tiktok-test") -> tuple[SandboxAccount, dict[str, str]]:
+        acc = SandboxAccount(name=name, platform="tiktok", display_name="Landkreis (Sandbox)",
+                             api_base=self.url,
+                             options={"audited": self.audited, "poll_interval": 1.0})
         return acc, {"access_token": "tiktok-access-1", "refresh_token": "tiktok-refresh-1",
                      "client_key": self.client[0], "client_secret": self.client[1]}
 
@@ -206,7 +224,7 @@ class TikTokSandbox(Sandbox):
                 "chunk_size": int(source["chunk_size"]),
                 "count": int(source["total_chunk_count"]), "chunks": [], "uploaded": 0,
                 "hash": hashlib.sha256(), "sha256": None, "status": "PROCESSING_UPLOAD",
-                "polls_left": None, "fail_reason": None, "post_id": None,
+                "polls_left": None, "fail_reason": None, "post_id": None, "moderation_left": 0,
             }
         url = f"{self.url}/upload/?upload_id={upload_id}&upload_token={token}"
         return Response(200, _env({"publish_id": pid, "upload_url": url}))
@@ -243,7 +261,8 @@ class TikTokSandbox(Sandbox):
             if p is None or p["upload_token"] != req.query.get("upload_token"):
                 return _err(404, "invalid_upload_url", "upload url not found")
             if p["expires"] <= self.now():
-                return _err(403, "upload_url_expired", "the upload url has expired")
+                return _err(int(self.reading("expired_upload_url")), "upload_url_expired",
+                            "the upload url has expired")
             hold = self.hold_after is not None and len(p["chunks"]) >= self.hold_after
         if hold:
             self.hold.wait(30)
@@ -263,7 +282,9 @@ class TikTokSandbox(Sandbox):
             if done and (first, last) == self._range(p, done - 1):
                 if p["chunks"][-1] != digest:
                     return _err(400, "invalid_file_upload", "chunk resent with other bytes")
-                return Response(201 if done == p["count"] else 206)
+                if self.reading("chunk_resend") == "refuse":
+                    return _err(400, "invalid_file_upload", "chunk already uploaded")
+                return Response(self._chunk_code(done == p["count"]))
             if done >= p["count"] or (first, last) != self._range(p, done):
                 want = self._range(p, min(done, p["count"] - 1))
                 return _err(400, "invalid_file_upload", "chunks must be uploaded sequentially: "
@@ -272,11 +293,17 @@ class TikTokSandbox(Sandbox):
             p["hash"].update(req.body)
             p["uploaded"] += len(req.body)
             if len(p["chunks"]) < p["count"]:
-                return Response(206)
+                return Response(self._chunk_code(False))
             p["sha256"] = p["hash"].hexdigest()
             p["polls_left"] = self.processing_polls
             p["fail_reason"] = self.fail_processing.pop(0) if self.fail_processing else None
-            return Response(201)
+            return Response(self._chunk_code(True))
+
+    def _chunk_code(self, last: bool) -> int:
+        reading = self.reading("chunk_codes")
+        if reading == "206_201":
+            return 201 if last else 206
+        return 200 if reading == "200_each" else 201
 
     @staticmethod
     def _range(p: dict[str, Any], index: int) -> tuple[int, int]:
@@ -302,11 +329,17 @@ class TikTokSandbox(Sandbox):
                 else:
                     p["status"] = "PUBLISH_COMPLETE"
                     p["post_id"] = str(7_300_000_000_000_000_000 + next(self._ids))
-            data: dict[str, Any] = {"status": p["status"], "uploaded_bytes": p["uploaded"]}
+                    late = self.reading("post_id") == "after_moderation"
+                    p["moderation_left"] = self.moderation_polls if late else 0
+            elif p["status"] == "PUBLISH_COMPLETE" and p["moderation_left"] > 0:
+                p["moderation_left"] -= 1
+            data: dict[str, Any] = {"status": p["status"]}
+            if self.reading("uploaded_bytes") == "reported":
+                data["uploaded_bytes"] = p["uploaded"]
             if p["status"] == "FAILED":
                 data["fail_reason"] = p["fail_reason"]
             if p["status"] == "PUBLISH_COMPLETE":
-                public = p["privacy_level"] != "SELF_ONLY"
+                public = p["privacy_level"] != "SELF_ONLY" and p["moderation_left"] == 0
                 data["publicaly_available_post_id"] = [int(p["post_id"])] if public else []
             return Response(200, _env(data))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import Request, Response, route
 from .youtube_rules import google_error, multipart_related
@@ -22,10 +22,14 @@ class ChannelRoutes:
     playlists: dict[str, list[dict[str, Any]]]
     channel_id: str
     thumbnail_max_bytes: int
+    caption_answers_lost: int
     lock: Any
 
     def _guard(self, req: Request, method: str) -> Response | None:
         raise NotImplementedError
+
+    if TYPE_CHECKING:  # provided by Sandbox (a stub here would shadow it)
+        def reading(self, point: str) -> str: ...
 
     @route("POST", "/upload/youtube/v3/captions")
     def insert_caption(self, req: Request) -> Response:
@@ -42,15 +46,22 @@ class ChannelRoutes:
         if not snip.get("language") or not snip.get("name") or not data.strip():
             return google_error(400, "invalidMetadata", "language, name and a file are required")
         with self.lock:
-            for c in self.captions:
-                if (c["videoId"], c["language"], c["name"]) == (
-                        snip["videoId"], snip["language"], snip["name"]):
-                    return google_error(409, "captionExists", "The caption track already exists.")
+            if self.reading("caption_duplicate") == "conflict_409":
+                for c in self.captions:
+                    if (c["videoId"], c["language"], c["name"]) == (
+                            snip["videoId"], snip["language"], snip["name"]):
+                        return google_error(409, "captionExists",
+                                            "The caption track already exists.")
             cap = {"id": "cap-" + secrets.token_urlsafe(6), "videoId": snip["videoId"],
-                   "language": snip["language"], "name": snip["name"],
+                   "language": snip["language"], "name": snip["name"], "status": "serving",
                    "sha256": hashlib.sha256(data).hexdigest()}
             self.captions.append(cap)
-        return Response(200, {"kind": "youtube#caption", "id": cap["id"], "snippet": snip})
+            lost = self.caption_answers_lost > 0
+            self.caption_answers_lost = max(0, self.caption_answers_lost - 1)
+        if lost:  # stored, but the answer is a 503 (a gateway timing out)
+            return google_error(503, "backendError", "The service is currently unavailable.")
+        return Response(200, {"kind": "youtube#caption", "id": cap["id"],
+                              "snippet": {**snip, "status": "serving"}})
 
     @route("GET", "/youtube/v3/captions")
     def list_captions(self, req: Request) -> Response:
@@ -58,7 +69,8 @@ class ChannelRoutes:
         if denied:
             return denied
         items = [{"kind": "youtube#caption", "id": c["id"], "snippet": {
-            "videoId": c["videoId"], "language": c["language"], "name": c["name"]}}
+            "videoId": c["videoId"], "language": c["language"], "name": c["name"],
+            "status": c["status"], "trackKind": "standard"}}
             for c in self.captions if c["videoId"] == req.query.get("videoId")]
         return Response(200, {"kind": "youtube#captionListResponse", "items": items})
 

@@ -49,9 +49,15 @@ def tags_length(tags: list[str]) -> int:
     return sum(len(t) + (2 if " " in t else 0) for t in tags) + max(0, len(tags) - 1)
 
 
-def unauthorized() -> Response:
-    resp = google_error(401, "authError", "Request had invalid authentication credentials. "
-                        "Expected OAuth 2 access token.", "global")
+def unauthorized(shape: str = "google_errors") -> Response:
+    """401 for a missing or expired token: Google's classic body with ``errors[].reason``, or
+    (reading ``status_only``) only ``code``/``message``/``status`` as newer Google APIs send."""
+    message = "Request had invalid authentication credentials. Expected OAuth 2 access token."
+    if shape == "status_only":
+        resp = Response(401, {"error": {"code": 401, "message": message,
+                                        "status": "UNAUTHENTICATED"}})
+    else:
+        resp = google_error(401, "authError", message, "global")
     resp.headers["WWW-Authenticate"] = 'Bearer realm="https://accounts.google.com/"'
     return resp
 
@@ -66,15 +72,27 @@ def parse_time(value: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def check_publish_at(status: dict[str, Any]) -> Response | None:
+def check_publish_at(status: dict[str, Any], past: str = "publish_now",
+                     steps: str = "any") -> tuple[Response | None, bool]:
+    """(error, publish at once) for a ``status`` carrying ``publishAt``.
+
+    ``publishAt`` needs ``privacyStatus=private``. A time in the past publishes the video right
+    away (videos resource, quoted in claudiob/yt#253) or, under the other reading, is refused
+    ``invalidPublishAt``; under ``steps=half_hour`` only :00 and :30 are taken (a third-party
+    claim, unverified)."""
+    invalid = google_error(400, "invalidPublishAt", "The request metadata specifies an invalid "
+                           "scheduled publishing time.")
     try:
-        future = parse_time(str(status["publishAt"])) > datetime.now(UTC)
+        at = parse_time(str(status["publishAt"]))
     except ValueError:
-        future = False
-    if status.get("privacyStatus") != "private" or not future:
-        return google_error(400, "invalidPublishAt", "publishAt needs privacyStatus=private "
-                            "and a time in the future.")
-    return None
+        return invalid, False
+    if status.get("privacyStatus") != "private":
+        return invalid, False
+    if steps == "half_hour" and (at.minute % 30 or at.second or at.microsecond):
+        return invalid, False
+    if at <= datetime.now(UTC):
+        return (invalid, False) if past == "invalid" else (None, True)
+    return None, False
 
 
 def check_metadata(snippet: dict[str, Any], status: dict[str, Any]) -> Response | None:
@@ -93,7 +111,7 @@ def check_metadata(snippet: dict[str, Any], status: dict[str, Any]) -> Response 
         return google_error(400, "invalidVideoMetadata", "status.privacyStatus is invalid")
     if not isinstance(status.get("selfDeclaredMadeForKids"), bool):
         return google_error(400, "invalidVideoMetadata", "set status.selfDeclaredMadeForKids")
-    return check_publish_at(status) if status.get("publishAt") else None
+    return check_publish_at(status)[0] if status.get("publishAt") else None
 
 
 def receive(stream: BodyStream, sha: Any, accept: int) -> int:

@@ -74,10 +74,9 @@ MAX_TRANSIENT_ATTEMPTS = 12
 RESTART_UPLOAD_AFTER = ("processing_failed", "rejected")
 #: permanent errors a person can fix without changing the episode (-> needs_attention)
 FIXABLE_BY_STAFF = ("credentials_expired", "quota_exhausted", "upload_expired")
-#: native scheduling only with at least this much more lead than the platform's minimum
-#: (clock skew between us and the platform, the time the publish call itself takes); the
-#: account's ``native_min_lead_minutes`` (default 15) can ask for more
-NATIVE_MARGIN = 60.0
+#: native scheduling only with this much more lead than the adapter's minimum (which already
+#: holds a margin over the documented one): the publish call itself takes a moment
+NATIVE_MARGIN = 5.0
 
 
 @dataclass
@@ -202,8 +201,7 @@ class _Driver:
                 or self.remote.get("native_declined")):
             return None
         lead = (self.slot_real - utcnow()).total_seconds()
-        own = float(getattr(parse_options(acc), "native_min_lead_minutes", 0.0)) * 60.0
-        if lead < max(spec.min_schedule_lead + NATIVE_MARGIN, own):
+        if lead < adapter.min_schedule_lead() + NATIVE_MARGIN:
             return None
         if spec.max_schedule_lead is not None and lead > spec.max_schedule_lead:
             return None

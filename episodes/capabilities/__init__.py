@@ -27,7 +27,7 @@ from .common import Capabilities, Options
 
 #: between handing a post to the platform (``native_schedule_hours`` before the slot) and the
 #: scheduling call lie the upload and the platform's processing; this much time is kept for
-#: them on top of the lead the platform and wtg (``native_min_lead_minutes``) require
+#: them on top of the lead the platform requires (``min_schedule_lead``)
 SCHEDULE_SAFETY_MARGIN = timedelta(minutes=30)
 
 _REGISTRY: dict[str, Capabilities] = {}
@@ -94,7 +94,7 @@ def validate_account(account: AccountSettings) -> list[str]:
 
 def validate_settings(settings: Settings) -> list[str]:
     """``validate_account`` for every account, and ``native_schedule_hours`` against the lead
-    each natively scheduling account needs (platform minimum or ``native_min_lead_minutes``,
+    each natively scheduling account needs (platform minimum or the option ``min_schedule_lead``,
     plus ``SCHEDULE_SAFETY_MARGIN``)."""
     out: list[str] = []
     for account in settings.accounts:
@@ -104,17 +104,17 @@ def validate_settings(settings: Settings) -> list[str]:
             continue
         caps = _REGISTRY[account.platform]
         options: Any = caps.options.model_validate(dict(account.options))
-        own = timedelta(minutes=float(getattr(options, "native_min_lead_minutes", 0)))
-        need = max(caps.min_schedule_lead, own) + SCHEDULE_SAFETY_MARGIN
+        own = getattr(options, "min_schedule_lead", None)
+        lead = timedelta(seconds=float(own)) if own is not None else caps.min_schedule_lead
+        need = lead + SCHEDULE_SAFETY_MARGIN
         have = timedelta(hours=settings.native_schedule_hours)
         if have < need:
             out.append(
                 f"Einstellung 'native_schedule_hours' ({_hours(have)} Stunden) ist für Konto "
                 f"{account.name} ({caps.label}) zu kurz: {caps.label} verlangt mindestens "
-                f"{_minutes(caps.min_schedule_lead)} Minuten Vorlauf, wtg plant ab "
-                f"{_minutes(own)} Minuten (native_min_lead_minutes) selbst ein, und Hochladen "
-                f"und Verarbeiten brauchen Zeit ({_minutes(SCHEDULE_SAFETY_MARGIN)} Minuten "
-                f"Reserve). Bitte mindestens {_hours(need)} Stunden einstellen."
+                f"{_minutes(lead)} Minuten Vorlauf, und Hochladen und Verarbeiten brauchen Zeit "
+                f"({_minutes(SCHEDULE_SAFETY_MARGIN)} Minuten Reserve). Bitte mindestens "
+                f"{_hours(need)} Stunden einstellen."
             )
         if caps.max_schedule_lead is not None and have > caps.max_schedule_lead:
             out.append(

@@ -31,9 +31,9 @@ class FacebookOptions(Options):
         0, ge=0, description="rupload bytes per request; 0: the rest of the file in one request")
     caption_locale: str = Field("de_DE", pattern=r"^[a-z]{2}_[A-Z]{2}$")
     poll_interval: float = Field(5.0, gt=0, description="seconds between processing polls")
-    native_min_lead_minutes: float = Field(
-        15.0, ge=MIN_LEAD_MINUTES, validate_default=True,
-        description="wtg schedules natively only when the slot is at least this far ahead")
+    min_schedule_lead: float | None = Field(
+        None, ge=0, description="seconds a native publish time must lie ahead at least "
+        "(default: the documented minimum plus a margin); lower only for a test server")
 
 
 CAPABILITIES = Capabilities(

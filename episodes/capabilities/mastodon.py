@@ -23,9 +23,9 @@ class MastodonOptions(Options):
         None, gt=0, description="the instance's status limit (default: read from the instance)")
     poll_interval: float = Field(5.0, gt=0, description="seconds between media polls")
     account_id: Id | None = Field(None, description="default: read from verify_credentials")
-    native_min_lead_minutes: float = Field(
-        15.0, ge=MIN_LEAD_MINUTES,
-        description="wtg schedules natively only when the slot is at least this far ahead")
+    min_schedule_lead: float | None = Field(
+        None, ge=0, description="seconds a native publish time must lie ahead at least "
+        "(default: the documented minimum plus a margin); lower only for a test server")
 
 
 CAPABILITIES = Capabilities(

@@ -47,8 +47,9 @@ class YouTubeOptions(Options):
     cost_playlist_items_insert: int = Field(50, ge=0)
     cost_playlist_items_list: int = Field(1, ge=0)
     cost_channels_list: int = Field(1, ge=0)
-    native_min_lead_minutes: float = Field(
-        15.0, ge=0, description="wtg schedules natively only when the slot is at least this far")
+    min_schedule_lead: float | None = Field(
+        None, ge=0, description="seconds a native publish time must lie ahead at least "
+        "(default: the documented minimum plus a margin); lower only for a test server")
 
     @field_validator("quota_timezone")
     @classmethod

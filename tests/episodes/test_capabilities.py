@@ -28,9 +28,9 @@ from .season_files import VALID, write
 REPO = Path(__file__).resolve().parents[2]
 PLATFORMS = ("facebook", "instagram", "youtube", "mastodon", "tiktok")
 #: options read outside the adapters (workers/publishing.py, workers/preflight.py)
-SHARED_READS = {"facebook": {"native_min_lead_minutes"}, "mastodon": {"native_min_lead_minutes"},
-                "youtube": {"native_min_lead_minutes", "playlist_id", "daily_quota_units",
-                            "quota_timezone", "upload_quota_units"}}
+SHARED_READS = {"facebook": {"min_schedule_lead"}, "mastodon": set(),
+                "youtube": {"playlist_id", "daily_quota_units", "quota_timezone",
+                            "upload_quota_units"}}
 _READ = re.compile(r"""(?:opts|options)(?:\.get\(|\[)["'](\w+)["']|option_int\([\w.]+, ["'](\w+)""")
 
 
@@ -90,16 +90,15 @@ def test_the_example_settings_are_valid():
     (account("facebook", {"page_id": "1", "format": "quadrat"}),
      "Konto facebook-lup (Facebook), Option 'format': erlaubt sind: 'auto', 'video' oder "
      "'reels'."),
-    (account("facebook", {"page_id": "1", "native_min_lead_minutes": 5}),
-     "Konto facebook-lup (Facebook), Option 'native_min_lead_minutes': muss mindestens 10 "
-     "sein."),
+    (account("facebook", {"page_id": "1", "min_schedule_lead": -5}),
+     "Konto facebook-lup (Facebook), Option 'min_schedule_lead': muss mindestens 0 sein."),
     (account("instagram", {}), "Konto instagram-lup (Instagram), Option 'ig_user_id': fehlt."),
     (account("instagram", {"ig_user_id": "1", "hashtags_max": 50}),
      "Konto instagram-lup (Instagram), Option 'hashtags_max': darf höchstens 30 sein."),
     (account("mastodon", {"visibility": "alle"}),
      "Konto mastodon-lup (Mastodon), Option 'visibility': erlaubt sind:"),
-    (account("mastodon", {"native_min_lead_minutes": 2}),
-     "Konto mastodon-lup (Mastodon), Option 'native_min_lead_minutes': muss mindestens 5 sein."),
+    (account("mastodon", {"min_schedule_lead": "bald"}),
+     "Konto mastodon-lup (Mastodon), Option 'min_schedule_lead':"),
     (account("tiktok", {"chunk_size": 100_000_000}),
      "Konto tiktok-lup (TikTok), Option 'chunk_size': darf höchstens 64000000 sein."),
     (account("tiktok", {"chunk_size": 1_000_000}, api_base="https://open.tiktokapis.com"),
@@ -142,8 +141,8 @@ def test_scheduling_facts():
 
 
 def test_native_schedule_hours_shorter_than_the_lead_is_refused():
-    """Handing posts to Facebook 20 minutes ahead is too late (10 minutes lead, 15 of wtg's own,
-    30 of margin); 2 hours is fine, and platforms without native scheduling are not asked."""
+    """Handing posts to Facebook 20 minutes ahead is too late (10 minutes lead, 30 of margin);
+    2 hours is fine, and platforms without native scheduling are not asked."""
     native = [{"name": "fb", "platform": "facebook", "api_base": "https://x.example",
                "native_scheduling": True, "options": {"page_id": "1"}},
               {"name": "ig", "platform": "instagram", "api_base": "https://x.example",
@@ -152,9 +151,8 @@ def test_native_schedule_hours_shorter_than_the_lead_is_refused():
                                                   "native_schedule_hours": 1 / 3}))
     assert short == [
         "Einstellung 'native_schedule_hours' (0,33 Stunden) ist für Konto fb (Facebook) zu "
-        "kurz: Facebook verlangt mindestens 10 Minuten Vorlauf, wtg plant ab 15 Minuten "
-        "(native_min_lead_minutes) selbst ein, und Hochladen und Verarbeiten brauchen Zeit "
-        "(30 Minuten Reserve). Bitte mindestens 0,75 Stunden einstellen."]
+        "kurz: Facebook verlangt mindestens 10 Minuten Vorlauf, und Hochladen und Verarbeiten "
+        "brauchen Zeit (30 Minuten Reserve). Bitte mindestens 0,67 Stunden einstellen."]
     assert validate_settings(settings_from_dict({"accounts": native})) == []
     too_far = validate_settings(settings_from_dict({"accounts": native,
                                                     "native_schedule_hours": 24 * 40}))

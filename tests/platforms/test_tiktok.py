@@ -162,7 +162,8 @@ def test_chunked_upload_gives_one_public_post(kit, make_ctx, sb, big) -> None:
     result = _finish(kit, adapter, ctx)
     post = _one_post(kit, sb, big)
     assert post["privacy_level"] == "PUBLIC_TO_EVERYONE" and post["chunks"] == 5
-    assert result.remote_id == post["id"] and result.url.endswith(post["id"])
+    assert result.remote_id == post["publish_id"] and result.url.endswith(post["id"])
+    assert result.public
     first = kit.fresh(ctx).remote
     assert first["total_chunk_count"] == 5 and first["upload_done"] is True
 

@@ -151,13 +151,14 @@ def test_lost_answers_in_finish_do_not_add_twice(kit, make_ctx, sb, video, extra
 
 def test_scheduled_post_is_private_with_publish_at(kit, make_ctx, sb, video) -> None:
     """With scheduled_at ahead, publish leaves the video private with publishAt (native
-    scheduling) and find_published reports it."""
+    scheduling) and find_published reports it as held, not public."""
     yt, creds = adapter(sb)
     at = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
     ctx = to_public(kit, yt, ctx_for(make_ctx, yt, creds, video, scheduled_at=at))
     post = one_public(sb, video)
     assert post["privacy"] == "private" and post["publishAt"] == at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert yt.find_published(ctx) is not None
+    found = yt.find_published(ctx)
+    assert found is not None and found.public is False
 
 
 # --- resuming uploads -------------------------------------------------------------------------
@@ -353,18 +354,22 @@ def test_identical_bytes_twice_are_rejected_as_duplicate(kit, make_ctx, sb, vide
     assert err.value.code == "duplicate"
 
 
-def test_never_public_before_processing_done(kit, make_ctx, sb, video) -> None:
-    """The sandbox refuses to make an unprocessed video public, and the adapter does not even
-    try: publish raises a transient error without a videos.update call."""
+@pytest.mark.parametrize("reading", ["accept", "refuse"])
+def test_never_public_before_processing_done(kit, make_ctx, start_sandbox, video,
+                                             reading) -> None:
+    """Whether or not YouTube would take a public status while processing (undocumented), the
+    adapter does not try: publish raises a transient error without a videos.update call."""
+    sb = start_sandbox("youtube", readings={"update_while_processing": reading})
     yt, creds = adapter(sb)
     ctx = ctx_for(make_ctx, yt, creds, video)
     yt.upload(ctx)
     vid = kit.fresh(ctx).remote["video_id"]
-    raw = requests.put(f"{sb.url}/youtube/v3/videos", params={"part": "status"},
-                       headers={"Authorization": f"Bearer {creds.values['access_token']}"},
-                       json={"id": vid, "status": {"privacyStatus": "public"}}, timeout=5)
-    assert raw.status_code == 400
-    assert raw.json()["error"]["errors"][0]["reason"] == "failedPrecondition"
+    if reading == "refuse":
+        raw = requests.put(f"{sb.url}/youtube/v3/videos", params={"part": "status"},
+                           headers={"Authorization": f"Bearer {creds.values['access_token']}"},
+                           json={"id": vid, "status": {"privacyStatus": "public"}}, timeout=5)
+        assert raw.status_code == 400
+        assert raw.json()["error"]["errors"][0]["reason"] == "failedPrecondition"
     sb.requests_seen.clear()
     with pytest.raises(TransientError):
         yt.publish(kit.fresh(ctx))

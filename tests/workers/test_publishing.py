@@ -184,28 +184,37 @@ def test_facebook_publish_is_confirmed_by_polling_not_by_the_finish_answer(
 
 
 def test_native_scheduling_hands_the_post_to_the_platform_and_confirms_after_the_slot(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mastodon: MastodonSandbox
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With native scheduling a post queued an hour ahead is uploaded and handed to the
-    platform's own scheduler (state scheduled, nothing public yet); once the slot has passed,
-    the next run confirms it as published without posting a second time."""
-    from datetime import timedelta
+    """With native scheduling a post queued ahead of its slot is uploaded and handed to the
+    platform's own scheduler (state scheduled, nothing public yet, a second delivery changes
+    nothing); after the slot the platform has published it as a new status, and only then is the
+    post confirmed as published — never counted out while the platform still holds it."""
+    import time
+    from datetime import datetime, timedelta
 
-    from episodes.models import Post, utcnow
+    from episodes.models import utcnow
 
-    w = make_world(tmp_path, monkeypatch, {"mastodon-lup": mastodon},
-                   account_extra={"native_scheduling": True},
-                   slot_at=utcnow() + timedelta(hours=1))
-    try:
-        w.queue("mastodon-lup")
-        assert w.drive("mastodon-lup").state == "scheduled"
-        snap = mastodon.snapshot()
-        assert (snap["scheduled"], snap["statuses"]) == (1, 0)
-        assert w.drive("mastodon-lup").state == "scheduled"  # a second delivery changes nothing
-        with w.rt.db.session() as s:
-            s.get(Post, w.post_ids["mastodon-lup"]).slot_at = utcnow() - timedelta(minutes=1)  # type: ignore[union-attr]
-        assert w.drive("mastodon-lup").state == "published"
-        snap = mastodon.snapshot()
-        assert (snap["scheduled"], snap["statuses"]) == (1, 0)
-    finally:
-        w.rt.db.dispose()
+    with MastodonSandbox(processing_polls=1, min_schedule_lead=1.0) as sb:
+        slot = utcnow() + timedelta(seconds=8)
+        acc = sb.account("mastodon-lup")[0]
+        w = make_world(tmp_path, monkeypatch, {"mastodon-lup": sb}, slot_at=slot,
+                       account_extra={"native_scheduling": True,
+                                      "options": {**acc.options, "min_schedule_lead": 2.0}})
+        try:
+            w.queue("mastodon-lup")
+            assert w.drive("mastodon-lup").state == "scheduled"
+            snap = sb.snapshot()
+            assert (snap["scheduled"], snap["statuses"]) == (1, 0)
+            assert w.drive("mastodon-lup").state == "scheduled"  # a second delivery: nothing
+            assert w.post("mastodon-lup").remote["scheduled_at"]
+            while utcnow() < slot + timedelta(seconds=1.5):  # the platform's scheduler runs
+                time.sleep(0.1)
+            assert w.drive("mastodon-lup").state == "published"
+            snap = sb.snapshot()
+            assert (snap["scheduled"], snap["statuses"]) == (0, 1)
+            with sb.lock:
+                (status,) = sb.statuses.values()
+            assert datetime.fromisoformat(status["created_at"]) >= slot
+        finally:
+            w.rt.db.dispose()

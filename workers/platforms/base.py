@@ -285,6 +285,13 @@ class Platform(ABC):
     def _check_text(self, text: PostText) -> list[str]:
         return []
 
+    def min_schedule_lead(self) -> float:
+        """Seconds a native publish time must lie ahead: ``SPEC.min_schedule_lead`` (the
+        documented minimum plus a margin), unless the account sets ``min_schedule_lead`` (a test
+        server with a shorter minimum, or a more careful setting)."""
+        value = self.account.options.get("min_schedule_lead")
+        return float(value) if value is not None else float(self.SPEC.min_schedule_lead)
+
     def text_limits(self) -> TextLimits:
         """The limits this account's text is measured against (``SPEC.text`` unless the
         instance configures its own, e.g. a Mastodon server's ``max_characters``)."""

@@ -298,9 +298,10 @@ class Facebook(Platform):
         if when.tzinfo is None:
             raise ValueError("scheduled_at must be timezone-aware")
         ahead = (when - datetime.now(UTC)).total_seconds()
-        if not MIN_LEAD <= ahead <= MAX_LEAD:
+        least = self.min_schedule_lead()
+        if not least <= ahead <= MAX_LEAD:
             raise ScheduleTooClose(self.SPEC.name, f"scheduled_at {when.isoformat()} is "
-                                   f"{int(ahead)} s ahead, outside [{int(MIN_LEAD)}, "
+                                   f"{int(ahead)} s ahead, outside [{int(least)}, "
                                    f"{int(MAX_LEAD)}]")
         return int(when.timestamp())
 

@@ -1,33 +1,40 @@
 """Mastodon: one multipart media upload, a poll until processed, one status with the video.
 
-Protocol (mastodon/documentation ``methods/media.md``, ``methods/statuses.md``):
+Every step below is sourced in docs/platforms/mastodon.md (the conformance table: the
+documentation page, the server source, and where the documents are silent or ambiguous).
 
     POST /api/v2/media            multipart ``file`` + ``description`` (alt text) -> 202, url null
-    GET  /api/v1/media/:id        206 while processing, 200 with non-null ``url`` when done
-    POST /api/v1/statuses         ``media_ids[]``, ``language=de``, ``visibility``, optional
-                                  ``scheduled_at`` (>= 5 min ahead), ``Idempotency-Key`` header:
-                                  the same key within 1 h returns the same status, never a second
+    GET  /api/v1/media/:id        206 (or 200 with ``url`` null) while processing, 200 with
+                                  ``url`` when done, 422 when processing failed
+    POST /api/v1/statuses         ``media_ids[]``, ``language=de``, ``visibility``,
+                                  ``Idempotency-Key`` (kept 1 h); with ``ctx.scheduled_at`` also
+                                  ``scheduled_at`` -> a ScheduledStatus (its own id), published
+                                  by the server at that time as a NEW status with a new id
+
+Native scheduling never publishes early: the docs say ``scheduled_at`` "must be at least 5
+minutes in the future"; current servers refuse a closer time (422 ``too_soon``), older ones
+silently post it AT ONCE. So the adapter refuses itself (``ScheduleTooClose``) unless the time
+lies at least ``min_schedule_lead`` ahead (5 min + 2 min margin; account option for test
+servers), measured against the server's clock (``Date`` header): a server whose clock runs ahead
+gets the time shifted by that much, so it publishes at the slot in real time. A 422 about the
+schedule (too soon, 25 a day, 300 in all) is ``ScheduleTooClose`` too.
 
 Account options (``account.options``):
 
-    visibility       public | unlisted | private | direct (default ``public``)
-    max_characters   the instance's status limit; overrides what ``check_credentials`` read from
-                     ``/api/v2/instance`` (default 500)
-    poll_interval    seconds suggested between media polls (default 5)
-    account_id       the posting account's id; read from ``verify_credentials`` when missing
+    visibility         public | unlisted | private | direct (default ``public``)
+    max_characters     the instance's status limit; overrides what ``check_credentials`` read
+                       from ``/api/v2/instance`` (default 500)
+    poll_interval      seconds suggested between media polls (default 5)
+    account_id         the posting account's id; read from ``verify_credentials`` when missing
+    min_schedule_lead  seconds; native scheduling only this far ahead (default 420)
 
 Secret: ``access_token`` (scopes ``write:media write:statuses read:accounts read:statuses``).
 Mastodon tokens do not expire; a revoked one gives 401 -> ``CredentialsExpired``.
 
-Recorded in ``ctx.remote``: ``media_id``, ``media_ready``, ``status_attempt_at`` (written *before*
-the status POST, so reconciliation knows whether the idempotency window is still open),
-``status_id``, ``status_url``, ``scheduled``.
-
-Reconciliation (``find_published``): a recorded ``status_id`` is confirmed with a GET (a deleted
-status raises instead of posting again); within 55 minutes of a recorded attempt the status POST
-is re-sent with the same Idempotency-Key (the documented way: it returns the existing status, or
-completes the interrupted publish exactly once); later, the account's scheduled and recent
-statuses are searched for our media id or the post's marker.
+Recorded in ``ctx.remote``: ``media_id``, ``media_ready``, ``status_attempt_at`` and
+``status_attempt_for`` (written *before* the status POST), ``status_id`` + ``status_url`` (a real
+status), ``scheduled_id`` + ``scheduled_for`` (a scheduled status), ``scheduled``.
+Reconciliation lives in :mod:`.mastodon_find`.
 
 Memory: the multipart body is produced by :class:`MultipartFile`, which streams the video from
 disk in ``SPEC.chunk_size`` blocks with a known Content-Length; nothing holds the whole file.
@@ -35,11 +42,14 @@ disk in ``SPEC.chunk_size`` blocks with a known Content-Length; nothing holds th
 
 from __future__ import annotations
 
+import email.utils
 import secrets
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import requests
 
 from episodes.captions import LengthUnit, TextLimits
 
@@ -61,18 +71,21 @@ from .errors import (
     ProcessingFailed,
     RateLimited,
     RejectedByPlatform,
+    ScheduleTooClose,
 )
 from .http import PlatformHTTP, read_chunks, retry_after_seconds
+from .mastodon_find import IDEMPOTENCY_WINDOW, NAME, Reconciler
 
-NAME = "mastodon"
-#: the server keeps Idempotency-Keys for 1 h; stay clear of the edge
-IDEMPOTENCY_WINDOW = timedelta(minutes=55)
-#: ``scheduled_at`` must be at least 5 minutes ahead; closer than this we post at once
-MIN_SCHEDULE_LEAD = timedelta(minutes=6)
+#: documented minimum lead of ``scheduled_at`` (statuses.md) ...
+SERVER_MIN_LEAD = 300.0
+#: ... plus a margin for clock skew, latency and the orchestrator's retries
+MIN_SCHEDULE_LEAD = SERVER_MIN_LEAD + 120.0
+#: a server clock further ahead than this (seconds) shifts ``scheduled_at``; beyond an hour the
+#: ``Date`` header is not trusted (a proxy's clock, a broken server)
+SKEW_TOLERANCE, SKEW_LIMIT = 2.0, 3600.0
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 DESCRIPTION_LIMIT = 1500
 _NOT_READY = "not finished processing"
-_SEARCH_PAGES = 5
 
 
 def classify(status: int, body: Any, headers: Mapping[str, str]) -> PlatformError | None:
@@ -91,15 +104,17 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> PlatformErro
                 "Bitte das Konto prüfen; der Beitrag wartet."
             ),
         )
-    if status == 429:
-        wait = retry_after_seconds(headers)
+    if status == 429:  # no Retry-After: X-RateLimit-Reset, measured on the server's clock
+        wait = retry_after_seconds(headers, now=server_date(headers))
         return RateLimited(NAME, message or "too many requests", status=status,
-                           retry_after=300.0 if wait is None else wait)
+                           retry_after=300.0 if wait is None else wait + 1.0)
     if status == 422 and _NOT_READY in message:
         return PlatformUnavailable(
             NAME, message, status=status, code="media_not_ready",
             message_de="Mastodon verarbeitet das Video noch. wtg versucht es gleich erneut.",
         )
+    if status == 422 and "schedul" in message.lower():
+        return ScheduleTooClose(NAME, message, status=status, code="schedule_refused")
     if status >= 500:
         return PlatformUnavailable(NAME, message or f"server error {status}", status=status)
     if status == 413:
@@ -113,6 +128,15 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> PlatformErro
         message_de=f"Mastodon hat den Beitrag abgelehnt: {message or 'ohne Begründung'}. "
                    "Bitte Video und Text prüfen.",
     )
+
+
+def server_date(headers: Mapping[str, str]) -> datetime | None:
+    """The server's clock from its ``Date`` header (None when absent or unreadable)."""
+    value = {k.lower(): v for k, v in headers.items()}.get("date")
+    try:
+        return email.utils.parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
 
 
 class MultipartFile:
@@ -169,6 +193,10 @@ class Mastodon(Platform):
         ),
         chunk_size=1024 * 1024,  # read block for the streamed multipart body
         native_scheduling=True,
+        min_schedule_lead=MIN_SCHEDULE_LEAD,
+        max_schedule_lead=None,  # none documented (limits: 25 scheduled a day, 300 in all)
+        processing_deadline=3600.0,  # the server transcodes; minutes for our episodes
+        confirm_deadline=3600.0,  # the scheduler job runs every 5 min and posts at the time
     )
 
     def __init__(self, account: Any, credentials: Any) -> None:
@@ -176,10 +204,31 @@ class Mastodon(Platform):
         self.http = PlatformHTTP(NAME, account.api_base, classify)
         self._instance_max: int | None = None
         self._account_id: str | None = None
+        self.skew: float | None = None  # server clock minus ours (seconds), from ``Date``
+        self.find = Reconciler(self)
 
     # --- helpers --------------------------------------------------------------------------
-    def _auth(self) -> dict[str, str]:
+    def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.credentials.require('access_token')}"}
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One authorised request; the answer's ``Date`` updates :attr:`skew`."""
+        kwargs["headers"] = {**self.auth(), **kwargs.get("headers", {})}
+        resp = self.http.request(method, path, **kwargs)
+        date = server_date(resp.headers)
+        if date is not None:
+            self.skew = (date + timedelta(seconds=1.5) - datetime.now(UTC)).total_seconds()
+        return resp
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        resp = self.request(method, path, **kwargs)
+        try:
+            return resp.json()
+        except ValueError:
+            from .errors import ProtocolError
+
+            raise ProtocolError(NAME, f"expected JSON, got {resp.text[:200]!r}",
+                                status=resp.status_code) from None
 
     def _visibility(self) -> str:
         value = str(self.account.options.get("visibility", "public"))
@@ -201,23 +250,22 @@ class Mastodon(Platform):
     def _poll_interval(self) -> float:
         return float(self.account.options.get("poll_interval", 5.0))
 
-    def _own_account_id(self) -> str:
-        if self._account_id is None:
+    def own_account_id(self, *, fresh: bool = False) -> str:
+        if fresh or self._account_id is None:
             configured = self.account.options.get("account_id")
-            if configured:
+            if configured and not fresh:
                 self._account_id = str(configured)
             else:
-                me = self.http.json("GET", "/api/v1/accounts/verify_credentials",
-                                    headers=self._auth())
+                me = self.json("GET", "/api/v1/accounts/verify_credentials")
                 self._account_id = str(me["id"])
         return self._account_id
 
     # --- hooks ----------------------------------------------------------------------------
     def _check_credentials(self) -> None:
-        me = self.http.json("GET", "/api/v1/accounts/verify_credentials", headers=self._auth())
+        me = self.json("GET", "/api/v1/accounts/verify_credentials")
         self._account_id = str(me["id"])
         try:
-            info = self.http.json("GET", "/api/v2/instance", headers=self._auth())
+            info = self.json("GET", "/api/v2/instance")
         except RejectedByPlatform:  # very old servers have no v2 instance: keep the default
             return
         limit = info.get("configuration", {}).get("statuses", {}).get("max_characters")
@@ -233,122 +281,87 @@ class Mastodon(Platform):
             file_field="file", path=ctx.video.path, size=ctx.video.size, mime=ctx.video.mime,
             block=self.SPEC.chunk_size,
         )
-        headers = {**self._auth(), "Content-Type": body.content_type}
         # an upload whose answer is lost leaves an unattached media on the server, which
         # Mastodon removes by itself; uploading again is harmless
-        media = self.http.json("POST", "/api/v2/media", data=body, headers=headers,
-                               timeout=(5.0, 300.0))
+        media = self.json("POST", "/api/v2/media", data=body,
+                          headers={"Content-Type": body.content_type}, timeout=(5.0, 300.0))
         ready = bool(media.get("url"))
         ctx.record({"media_id": str(media["id"]), "media_ready": ready})
         if ctx.progress:
             ctx.progress(ctx.video.size, ctx.video.size)
 
     def _poll(self, ctx: PostContext) -> Processing:
-        if ctx.remote.get("status_id"):
+        ids = self.find.ids(ctx)
+        if ids.status_id:
             return Processing(state=ProcessingState.PUBLISHED)
-        media_id = ctx.remote["media_id"]
+        if ids.scheduled_id or ctx.remote.get("media_ready"):
+            return Processing(state=ProcessingState.READY)
         try:
-            resp = self.http.request("GET", f"/api/v1/media/{media_id}", headers=self._auth())
+            resp = self.request("GET", f"/api/v1/media/{ctx.remote['media_id']}")
         except RejectedByPlatform as exc:
             if exc.status == 422:
                 raise ProcessingFailed(NAME, exc.detail, status=422) from exc
             raise
         media = resp.json()
-        if resp.status_code == 200 and media.get("url"):
+        if resp.status_code == 200 and media.get("url"):  # 206, or 200 with url null: not yet
             ctx.record({"media_ready": True})
             return Processing(state=ProcessingState.READY)
         return Processing(state=ProcessingState.PENDING, detail="processing",
                           retry_after=self._poll_interval())
 
     def _publish(self, ctx: PostContext) -> Published:
-        if not ctx.remote.get("media_ready"):
-            # never attach unprocessed media (the server answers 422): look once more first
-            state = self._poll(ctx)
-            if state.state is ProcessingState.PENDING:
-                raise PlatformUnavailable(
-                    NAME, "media still processing", code="media_not_ready",
-                    message_de="Mastodon verarbeitet das Video noch; wtg veröffentlicht, sobald "
-                               "es fertig ist.",
-                )
-        ctx.record({"status_attempt_at": datetime.now(UTC).isoformat()})
-        return self._post_status(ctx)
+        ids = self.find.ids(ctx)
+        if ids.status_id or ids.scheduled_id or ctx.remote.get("status_attempt_at"):
+            # sent before (or its outcome unknown): never a second status
+            found = self.find.published(ctx)
+            if found is not None:
+                return found
+        if self._poll(ctx).state is ProcessingState.PENDING:
+            # never attach unprocessed media (the server answers 422)
+            raise PlatformUnavailable(
+                NAME, "media still processing", code="media_not_ready",
+                message_de="Mastodon verarbeitet das Video noch; wtg veröffentlicht, sobald "
+                           "es fertig ist.",
+            )
+        send_at = self._schedule_time(ctx) if ctx.scheduled_at else None
+        ctx.record({"status_attempt_at": datetime.now(UTC).isoformat(),
+                    "status_attempt_for": ctx.scheduled_at.isoformat() if send_at else None})
+        return self.post_status(ctx, send_at)
 
-    def _post_status(self, ctx: PostContext) -> Published:
+    def _find_published(self, ctx: PostContext) -> Published | None:
+        return self.find.published(ctx)
+
+    def _schedule_time(self, ctx: PostContext) -> datetime:
+        """The ``scheduled_at`` to send for ``ctx.scheduled_at`` (shifted by a server clock that
+        runs ahead), or ScheduleTooClose when it is too near to hand over safely."""
+        assert ctx.scheduled_at is not None
+        if self.skew is None:
+            self.request("GET", "/api/v1/accounts/verify_credentials")  # learn the server clock
+        lead = (ctx.scheduled_at - datetime.now(UTC)).total_seconds()
+        minimum = self.min_schedule_lead()
+        if lead < minimum:
+            raise ScheduleTooClose(
+                NAME, f"scheduled_at only {lead:.0f}s ahead (minimum {minimum:.0f}s)",
+                code="too_close")
+        skew = self.skew or 0.0
+        shift = skew if SKEW_TOLERANCE < skew <= SKEW_LIMIT else 0.0
+        return ctx.scheduled_at + timedelta(seconds=shift)
+
+    def post_status(self, ctx: PostContext, send_at: datetime | None) -> Published:
+        """The status POST with the post's Idempotency-Key (also the documented replay)."""
         form: list[tuple[str, str]] = [
             ("status", ctx.text.body),
             ("media_ids[]", str(ctx.remote["media_id"])),
             ("visibility", self._visibility()),
             ("language", ctx.text.language or "de"),
         ]
-        if ctx.scheduled_at and ctx.scheduled_at - datetime.now(UTC) >= MIN_SCHEDULE_LEAD:
-            form.append(("scheduled_at", ctx.scheduled_at.astimezone(UTC).isoformat()))
-        headers = {**self._auth(), "Idempotency-Key": ctx.idempotency_key}
-        status = self.http.json("POST", "/api/v1/statuses", data=form, headers=headers)
-        scheduled = "scheduled_at" in status and "params" in status
-        url = "" if scheduled else str(status.get("url") or status.get("uri") or "")
-        ctx.record({"status_id": str(status["id"]), "status_url": url, "scheduled": scheduled})
-        return Published(remote_id=str(status["id"]), url=url)
+        if send_at is not None:  # whole seconds, rounded up: never a moment early
+            whole = send_at.astimezone(UTC).replace(microsecond=0)
+            whole += timedelta(seconds=1 if send_at.microsecond else 0)
+            form.append(("scheduled_at", whole.isoformat().replace("+00:00", "Z")))
+        status = self.json("POST", "/api/v1/statuses", data=form,
+                           headers={"Idempotency-Key": ctx.idempotency_key})
+        return self.find.record_answer(ctx, status)
 
-    def _find_published(self, ctx: PostContext) -> Published | None:
-        status_id = ctx.remote.get("status_id")
-        if status_id:
-            return self._confirm(ctx, str(status_id))
-        attempt = ctx.remote.get("status_attempt_at")
-        if not attempt or not ctx.remote.get("media_id"):
-            return None  # no status POST was ever sent for this post
-        sent = datetime.fromisoformat(str(attempt))
-        if datetime.now(UTC) - sent < IDEMPOTENCY_WINDOW:
-            # documented reconciliation: the same key returns the status the lost answer held
-            return self._post_status(ctx)
-        return self._search(ctx)
 
-    def _confirm(self, ctx: PostContext, status_id: str) -> Published:
-        path = (f"/api/v1/scheduled_statuses/{status_id}" if ctx.remote.get("scheduled")
-                else f"/api/v1/statuses/{status_id}")
-        try:
-            status = self.http.json("GET", path, headers=self._auth())
-        except RejectedByPlatform as exc:
-            if exc.status != 404:
-                raise
-            if ctx.remote.get("scheduled"):  # a scheduled status turns into a status when due
-                found = self._search(ctx)
-                if found:
-                    return found
-            raise RejectedByPlatform(
-                NAME, f"status {status_id} not found", status=404, code="deleted",
-                message_de="Der Mastodon-Beitrag wurde inzwischen gelöscht. wtg veröffentlicht "
-                           "ihn nicht erneut; bitte bei Bedarf in wtg neu freigeben.",
-            ) from exc
-        return Published(remote_id=status_id, url=str(status.get("url") or ""))
-
-    def _search(self, ctx: PostContext) -> Published | None:
-        """Our status among the account's recent and scheduled ones: it carries our media id
-        (or, failing that, the post's marker in its text)."""
-        media_id = str(ctx.remote.get("media_id") or "")
-        scheduled = self.http.json("GET", "/api/v1/scheduled_statuses", headers=self._auth())
-        for item in scheduled:
-            if self._is_ours(ctx, item, media_id):
-                ctx.record({"status_id": str(item["id"]), "status_url": "", "scheduled": True})
-                return Published(remote_id=str(item["id"]), url="")
-        path = f"/api/v1/accounts/{self._own_account_id()}/statuses"
-        params: dict[str, str] = {"limit": "40"}
-        for _page in range(_SEARCH_PAGES):
-            statuses = self.http.json("GET", path, headers=self._auth(), params=params)
-            for item in statuses:
-                if self._is_ours(ctx, item, media_id):
-                    url = str(item.get("url") or "")
-                    ctx.record({"status_id": str(item["id"]), "status_url": url,
-                                "scheduled": False})
-                    return Published(remote_id=str(item["id"]), url=url)
-            if len(statuses) < int(params["limit"]):
-                break
-            params["max_id"] = str(statuses[-1]["id"])
-        return None
-
-    @staticmethod
-    def _is_ours(ctx: PostContext, item: Mapping[str, Any], media_id: str) -> bool:
-        attachments = item.get("media_attachments") or []
-        if media_id and any(str(m.get("id")) == media_id for m in attachments):
-            return True
-        text = str(item.get("content") or item.get("params", {}).get("text") or "")
-        return bool(ctx.marker) and ctx.marker in text
+__all__ = ["IDEMPOTENCY_WINDOW", "Mastodon", "MultipartFile", "classify", "server_date"]

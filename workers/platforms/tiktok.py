@@ -1,7 +1,8 @@
 """TikTok Content Posting API, Direct Post with ``FILE_UPLOAD``.
 
-Protocol (developers.tiktok.com: content-posting-api-reference-direct-post, media-transfer-guide,
-get-video-status, query-creator-info, oauth refresh):
+Every step is sourced in docs/platforms/tiktok.md (PLATFORM-APIS.md §5, developers.tiktok.com:
+content-posting-api-reference-direct-post, media-transfer-guide, get-video-status,
+query-creator-info, oauth refresh, error handling), with the points the documents leave open.
 
     POST /v2/post/publish/creator_info/query/   privacy options, max duration, username
     POST /v2/post/publish/video/init/           post_info + source_info -> publish_id, upload_url
@@ -9,11 +10,18 @@ get-video-status, query-creator-info, oauth refresh):
     POST /v2/post/publish/status/fetch/         PROCESSING_UPLOAD ... PUBLISH_COMPLETE | FAILED
     POST /v2/oauth/token/                       refresh; the refresh token ROTATES
 
-``init`` commits to a post: once the bytes arrive TikTok publishes by itself. So ``upload``
-records ``publish_id`` and ``upload_url`` before the first chunk and never calls ``init`` again
-while a ``publish_id`` is recorded; it resumes from the bytes TikTok reports
-(``uploaded_bytes``) or the recorded chunk count. (An ``init`` whose answer was lost may be sent
-again: a publish id that never receives bytes cannot become a post.) ``publish`` only confirms.
+``init`` commits to a post: once the bytes arrive TikTok publishes by itself
+(``SPEC.upload_publishes``: the orchestrator starts the upload at the slot, never before). So
+``upload`` records ``publish_id`` and ``upload_url`` before the first chunk and never calls
+``init`` again while a ``publish_id`` is recorded; it resumes from the bytes TikTok reports
+(``uploaded_bytes``) or, where the status leaves them out, from the recorded chunk count -- and
+then the first chunk sent again may be one TikTok already holds (its answer was lost): if TikTok
+refuses it, the next chunk is tried (the last one: the upload counts as complete and the status
+tells). Any 2xx answers a chunk (206/201 by third-party code, 200 or 201 under other readings).
+(An ``init`` whose answer was lost may be sent again: a publish id that never receives bytes
+cannot become a post.) ``publish`` only confirms; ``poll`` reports PUBLISHED at
+``PUBLISH_COMPLETE``. ``Published.public`` is True once TikTok gives the public post id (after
+moderation) and for a ``SELF_ONLY`` post, which never gets one and is as public as it will be.
 
 Chunk rules (media transfer guide): ``total_chunk_count = floor(video_size / chunk_size)``; each
 chunk 5–64 MB except the last, which takes the remainder (up to 128 MB); videos under 5 MB in one
@@ -32,7 +40,7 @@ both new tokens are persisted with one ``credentials.update`` before the new acc
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from episodes.captions import PostText, TextLimits
@@ -59,12 +67,10 @@ from .errors import (
     RateLimited,
     RejectedByPlatform,
 )
-from .http import PlatformHTTP, read_chunks, retry_after_seconds
+from .http import PlatformHTTP, retry_after_seconds
+from .tiktok_chunks import DEFAULT_CHUNK, MAX_CHUNK, FileSlice, chunk_range, plan_chunks
 
 NAME = "tiktok"
-DEFAULT_CHUNK = 10_000_000  # 5–64 MB under either reading of "MB"
-MAX_CHUNK = 64_000_000
-MAX_CHUNKS = 1000
 TITLE_MAX = 2200  # UTF-16 code units
 PUBLIC = "PUBLIC_TO_EVERYONE"
 PRIVATE = "SELF_ONLY"
@@ -137,38 +143,6 @@ def _error(body: Any) -> tuple[str, str]:
     return "", ""
 
 
-def plan_chunks(video_size: int, chunk_size: int = DEFAULT_CHUNK) -> tuple[int, int]:
-    """``(chunk_size, total_chunk_count)`` for a video, per the media transfer guide."""
-    if video_size <= 0:
-        raise ValueError("empty video")
-    if video_size <= chunk_size:
-        return video_size, 1
-    while video_size // chunk_size > MAX_CHUNKS:
-        chunk_size *= 2
-    return chunk_size, video_size // chunk_size
-
-
-def chunk_range(index: int, video_size: int, chunk_size: int, count: int) -> tuple[int, int]:
-    """Byte range ``[start, end)`` of chunk ``index``; the last one takes the remainder."""
-    start = index * chunk_size
-    return start, (video_size if index == count - 1 else start + chunk_size)
-
-
-class _FileSlice:
-    """Bytes ``[start, end)`` of a file, streamed in blocks (requests sends it with its length)."""
-
-    def __init__(self, path: Any, start: int, end: int, block: int = 1024 * 1024) -> None:
-        self.path, self.start, self.end, self.block = path, start, end, block
-
-    def __len__(self) -> int:
-        return self.end - self.start
-
-    def __iter__(self) -> Iterator[bytes]:
-        with open(self.path, "rb") as fh:
-            for _offset, data in read_chunks(fh, self.start, self.end, self.block):
-                yield data
-
-
 @register
 class TikTok(Platform):
     SPEC = PlatformSpec(
@@ -184,6 +158,9 @@ class TikTok(Platform):
         ),
         chunk_size=DEFAULT_CHUNK,
         refreshable_tokens=True,
+        upload_publishes=True,
+        processing_deadline=3600.0,  # status page: < 30 s for 512 MB, > 2 min for 4 GB
+        confirm_deadline=3 * 3600.0,  # moderation "usually within one minute ... a few hours"
     )
 
     def __init__(self, account: Any, credentials: Any) -> None:
@@ -301,32 +278,41 @@ class TikTok(Platform):
         if complete or status.get("status") == "PUBLISH_COMPLETE":
             ctx.record({"upload_done": True, "chunks_done": count})
             return
-        if isinstance(uploaded, int):
-            index = min(uploaded // chunk_size, count - 1)
-        else:
-            index = int(r.get("chunks_done", 0))
-        self._send_chunks(ctx, str(r["upload_url"]), chunk_size, count, index)
+        if isinstance(uploaded, int):  # TikTok says what it holds: no doubt about any chunk
+            self._send_chunks(ctx, str(r["upload_url"]), chunk_size, count,
+                              min(uploaded // chunk_size, count - 1))
+        else:  # only our record: the chunk after it may have arrived with its answer lost
+            self._send_chunks(ctx, str(r["upload_url"]), chunk_size, count,
+                              int(r.get("chunks_done", 0)), maybe_held=True)
 
-    def _send_chunks(
-        self, ctx: PostContext, url: str, chunk_size: int, count: int, first: int
-    ) -> None:
-        size = ctx.video.size
-        for index in range(first, count):
+    def _send_chunks(self, ctx: PostContext, url: str, chunk_size: int, count: int,
+                     first: int, *, maybe_held: bool = False) -> None:
+        """PUT chunks ``first``..``count-1`` in order. ``maybe_held``: TikTok may already hold
+        chunk ``first`` (a lost answer); if it refuses it, go on with the next one."""
+        size, index = ctx.video.size, first
+        while index < count:
             start, end = chunk_range(index, size, chunk_size, count)
             headers = {"Content-Type": ctx.video.mime,
                        "Content-Range": f"bytes {start}-{end - 1}/{size}"}
             try:
-                self.http.request("PUT", url, data=_FileSlice(ctx.video.path, start, end),
+                self.http.request("PUT", url, data=FileSlice(ctx.video.path, start, end),
                                   headers=headers, ok=(200, 201, 206), timeout=(5.0, 300.0))
             except RejectedByPlatform as exc:
                 if exc.status in (403, 404, 410):
                     raise UploadExpired(NAME, exc.detail, status=exc.status) from exc
-                raise
+                if not (maybe_held and index == first and exc.status in (400, 409, 416)):
+                    raise
+                maybe_held = False  # refused: TikTok most likely holds it already
+                if index + 1 < count:
+                    index += 1  # the next chunk tells: taken (it had it) or refused (raise)
+                    continue
+                end = size  # the last chunk: the status will tell whether TikTok has it all
             done = index + 1 == count
             ctx.record({"chunks_done": index + 1, "offset": end, **({"upload_done": True}
                                                                     if done else {})})
             if ctx.progress:
                 ctx.progress(end, size)
+            index += 1
 
     def _poll(self, ctx: PostContext) -> Processing:
         status = self._status(str(ctx.remote["publish_id"]))
@@ -334,11 +320,21 @@ class TikTok(Platform):
         if state == "PUBLISH_COMPLETE":
             self._record_post(ctx, status)
             return Processing(state=ProcessingState.PUBLISHED)
-        if state == "FAILED":
-            reason = str(status.get("fail_reason") or "")
-            raise ProcessingFailed(NAME, reason, code=reason or None)
+        self._raise_terminal(status)
         return Processing(state=ProcessingState.PENDING, detail=str(state),
                           retry_after=float(self.account.options.get("poll_interval", 10.0)))
+
+    @staticmethod
+    def _raise_terminal(status: Mapping[str, Any]) -> None:
+        if status.get("status") == "FAILED":
+            reason = str(status.get("fail_reason") or "")
+            raise ProcessingFailed(NAME, reason, code=reason or None)
+        if status.get("status") == "SEND_TO_USER_INBOX":  # a draft, not a post
+            raise ProcessingFailed(NAME, "sent to the user's inbox", code="sent_to_inbox",
+                                   message_de=(
+                "TikTok hat das Video nur als Entwurf in den Posteingang des Kontos gelegt, "
+                "nicht veröffentlicht. Bitte in der TikTok-App prüfen und dort veröffentlichen "
+                "oder verwerfen."))
 
     def _publish(self, ctx: PostContext) -> Published:
         found = self._find_published(ctx)
@@ -353,10 +349,15 @@ class TikTok(Platform):
         publish_id = ctx.remote.get("publish_id")
         if not publish_id:
             return None
-        status = self._status(str(publish_id))
-        if status.get("status") == "FAILED":
-            reason = str(status.get("fail_reason") or "")
-            raise ProcessingFailed(NAME, reason, code=reason or None)
+        try:
+            status = self._status(str(publish_id))
+        except RejectedByPlatform as exc:  # a read-only lookup never rejects the post
+            raise PlatformUnavailable(
+                NAME, f"status lookup failed: {exc.detail}", status=exc.status,
+                code="lookup_failed", message_de=(
+                    "TikTok beantwortet die Nachfrage nach dem Beitrag gerade nicht. Das sagt "
+                    "nichts über den Beitrag selbst; wtg fragt später erneut.")) from exc
+        self._raise_terminal(status)
         if status.get("status") != "PUBLISH_COMPLETE":
             return None
         return self._record_post(ctx, status)
@@ -371,15 +372,18 @@ class TikTok(Platform):
     def _record_post(self, ctx: PostContext, status: Mapping[str, Any]) -> Published:
         ids = status.get("publicaly_available_post_id") or []
         publish_id = str(ctx.remote["publish_id"])
-        if not ids:  # private (SELF_ONLY) posts, or moderation still running
-            return Published(remote_id=publish_id, url="")
+        if not ids:  # moderation still running -- or SELF_ONLY, which never gets a public id
+            private = ctx.remote.get("privacy_level") == PRIVATE
+            return Published(remote_id=publish_id, url="", public=private)
         post_id = str(ids[0])
         web = str(self.account.options.get("web_base", "https://www.tiktok.com")).rstrip("/")
         user = ctx.remote.get("username") or ""
         url = f"{web}/@{user}/video/{post_id}"
         if ctx.remote.get("post_id") != post_id:
             ctx.record({"post_id": post_id, "post_url": url})
-        return Published(remote_id=post_id, url=url)
+        # the publish id stays the remote id (known from init on, stable while moderation
+        # runs); the public post id is in the URL and recorded as ``post_id``
+        return Published(remote_id=publish_id, url=url, public=True)
 
     def _privacy(self, creator: Mapping[str, Any]) -> str:
         offered = [str(x) for x in creator.get("privacy_level_options") or []]
@@ -409,3 +413,6 @@ class TikTok(Platform):
 
 def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "ja")
+
+
+__all__ = ["DEFAULT_CHUNK", "TikTok", "UploadExpired", "chunk_range", "classify", "plan_chunks"]

@@ -1,5 +1,8 @@
 """YouTube: upload private with Google's resumable protocol, then make the video public.
 
+Every step is sourced in docs/platforms/youtube.md (the conformance table: PLATFORM-APIS.md §3,
+the Google pages and google-api-python-client, and where the documents are silent).
+
 Steps (see :mod:`.base`):
 
 * ``upload`` — ``videos.insert`` with ``uploadType=resumable`` and ``privacyStatus=private``;
@@ -10,11 +13,19 @@ Steps (see :mod:`.base`):
   started again; a session that expired (404/410) is replaced only after the channel's uploads
   show no video carrying the post's marker (a tag).
 * ``poll`` — one ``videos.list part=status,processingDetails``.
-* ``publish`` — ``videos.update part=status``: ``public`` (or ``private`` + ``publishAt`` when
-  ``ctx.scheduled_at`` lies ahead). Refuses while YouTube is still processing.
-* ``find_published`` — the recorded video id, else the marker in the channel's uploads.
-* ``finish`` — captions (``de``, needs ``youtube.force-ssl``), thumbnail, playlist; each
-  recorded, and an unconfirmed earlier attempt is looked up before it is repeated.
+* ``publish`` — ``videos.update part=status``: ``public``, or with ``ctx.scheduled_at``
+  ``private`` + ``publishAt`` (YouTube's own scheduler). Never public at once when
+  ``ctx.scheduled_at`` is set: a time nearer than ``min_schedule_lead`` (15 min; nothing is
+  documented, and a past ``publishAt`` publishes right away) or YouTube's ``invalidPublishAt``
+  raise ``ScheduleTooClose``. Refuses while YouTube is still processing (whether YouTube would
+  take it then is undocumented).
+* ``find_published`` — the recorded video id, else the marker in the channel's uploads;
+  ``public=True`` only for ``privacyStatus == "public"`` (or the account's ``publish_privacy``)
+  once processed; ``private`` + ``publishAt`` is ``public=False``; a video never published is
+  None. A failing read-only lookup raises ``PlatformUnavailable``, never a rejection.
+* finish parts — captions (``de``, needs ``youtube.force-ssl``), thumbnail, playlist
+  (:mod:`.youtube_finish`); each recorded, an unconfirmed earlier attempt is looked up before it
+  is repeated, and transient errors stay transient (the orchestrator retries).
 
 Remote facts recorded in ``ctx.remote``: ``upload_url``, ``upload_size``, ``upload_sha256``,
 ``upload_offset``, ``video_id``, ``caption_id``/``caption_pending``, ``thumbnail_set``,
@@ -25,9 +36,7 @@ Secrets: ``client_id``, ``client_secret``, ``refresh_token``; ``access_token`` a
 
 from __future__ import annotations
 
-import json
-import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -49,18 +58,23 @@ from .base import (
     register,
 )
 from .errors import (
-    CredentialsExpired,
+    PlatformUnavailable,
     ProcessingFailed,
     ProtocolError,
     RejectedByPlatform,
+    ScheduleTooClose,
     TransientError,
 )
-from .http import read_chunks
 from .youtube_client import PLATFORM, YouTubeClient
 from .youtube_finish import finish_caption, finish_playlist, finish_thumbnail
+from .youtube_upload import ResumableUpload, tags_with_marker
 
 #: room kept in the 500-character tag budget for the post's marker tag
 MARKER_RESERVE = 64
+#: native scheduling only this far ahead (seconds). Nothing is documented; a publishAt that has
+#: passed publishes right away, so a margin for clock skew, the request and YouTube's own
+#: scheduler is kept -- nearer than this wtg makes the video public at the slot itself
+MIN_SCHEDULE_LEAD = 15 * 60.0
 
 _FAILURE_DE = {
     "codec": "der Video- oder Audiocodec wird nicht unterstützt",
@@ -85,7 +99,7 @@ def tags_length(tags: list[str]) -> int:
 
 
 @register
-class YouTube(Platform):
+class YouTube(ResumableUpload, Platform):
     SPEC = PlatformSpec(
         name=PLATFORM,
         label="YouTube",
@@ -97,7 +111,10 @@ class YouTube(Platform):
             captions="sidecar"),
         chunk_size=8 * 1024 * 1024,
         native_scheduling=True,
+        min_schedule_lead=MIN_SCHEDULE_LEAD,
+        max_schedule_lead=None,  # none documented
         refreshable_tokens=True,
+        confirm_deadline=3600.0,  # YouTube flips private -> public at publishAt
     )
 
     def __init__(self, account: Account, credentials: Credentials,
@@ -111,7 +128,7 @@ class YouTube(Platform):
         out = []
         if "<" in text.body or ">" in text.body:
             out.append("YouTube: die Beschreibung darf die Zeichen < und > nicht enthalten.")
-        tags = _tags(text, "")
+        tags = tags_with_marker(text, "")
         if tags_length(tags) + MARKER_RESERVE > 500:
             out.append(f"YouTube: die Hashtags ergeben {tags_length(tags)} Zeichen Schlagwörter;"
                        f" erlaubt sind {500 - MARKER_RESERVE} (500 minus Platz für die "
@@ -176,34 +193,67 @@ class YouTube(Platform):
         if video is None:
             raise ProcessingFailed(PLATFORM, "video not found", code="deleted")
         current = video.get("status") or {}
-        if _is_out(current):
-            return self._published(ctx, vid)
+        at = ctx.scheduled_at
+        seen = _visibility(current, self.options.publish_privacy)
+        if seen == "public":
+            return self._published(ctx, vid, public=True)  # an earlier publish went through
+        if at is not None and current.get("publishAt") and _same_time(current["publishAt"], at):
+            return self._published(ctx, vid, public=False)  # handed over already
         if current.get("uploadStatus") != "processed":
             if current.get("uploadStatus") in ("failed", "rejected", "deleted"):
                 raise _processing_failed(current)
             raise TransientError(PLATFORM, "still processing", code="notProcessed", message_de=(
                 "YouTube verarbeitet das Video noch; wtg veröffentlicht es, sobald es fertig ist."))
-        status = self._status(self.options.publish_privacy)
-        at = ctx.scheduled_at
-        if at is not None and at > datetime.now(UTC):
-            status.update(privacyStatus="private",
-                          publishAt=at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        self.client.call(ctx.quota, "videos.update", "PUT", self.client.api("videos"),
-                         params={"part": "status"}, json={"id": vid, "status": status})
-        return self._published(ctx, vid)
+        if at is None:
+            status = self._status(self.options.publish_privacy)
+        else:
+            status = self._status("private")
+            status["publishAt"] = self._publish_at(at)
+        try:
+            self.client.call(ctx.quota, "videos.update", "PUT", self.client.api("videos"),
+                             params={"part": "status"}, json={"id": vid, "status": status})
+        except RejectedByPlatform as exc:
+            if at is not None and exc.code == "invalidPublishAt":
+                raise ScheduleTooClose(PLATFORM, exc.detail, code=exc.code,
+                                       status=exc.status) from exc
+            raise
+        return self._published(ctx, vid, public=at is None)
+
+    def _publish_at(self, at: datetime) -> str:
+        """``publishAt`` for ``at`` (whole seconds, rounded up), or ScheduleTooClose when ``at``
+        is too near: a past publishAt would make the video public at once."""
+        lead = (at - datetime.now(UTC)).total_seconds()
+        minimum = self.min_schedule_lead()
+        if lead < minimum:
+            raise ScheduleTooClose(PLATFORM, f"publishAt only {lead:.0f}s ahead (minimum "
+                                   f"{minimum:.0f}s)", code="too_close")
+        whole = at.astimezone(UTC).replace(microsecond=0)
+        whole += timedelta(seconds=1 if at.microsecond else 0)
+        return whole.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def _find_published(self, ctx: PostContext) -> Published | None:
-        vid = ctx.remote.get("video_id")
-        if vid:
-            video = self._video(ctx, vid, "status")
-        else:
-            video = self._find_by_marker(ctx)
-            if video is not None:
-                vid = video["id"]
-                ctx.record({"video_id": vid})
-        if video is None or not _is_out(video.get("status") or {}):
+        try:
+            vid = ctx.remote.get("video_id")
+            if vid:
+                video = self._video(ctx, vid, "status")
+            else:
+                video = self._find_by_marker(ctx)
+                if video is not None:
+                    vid = video["id"]
+                    ctx.record({"video_id": vid})
+        except RejectedByPlatform as exc:  # a read-only lookup never rejects the post
+            raise PlatformUnavailable(
+                PLATFORM, f"lookup failed: {exc.detail}", code="lookup_failed",
+                status=exc.status, message_de=(
+                    f"YouTube beantwortet die Nachfrage nach dem Video gerade nicht "
+                    f"({exc.message_de}). Das sagt nichts über das Video selbst; wtg fragt "
+                    "später erneut.")) from exc
+        if video is None:
             return None
-        return self._published(ctx, str(vid))
+        seen = _visibility(video.get("status") or {}, self.options.publish_privacy)
+        if seen == "none":
+            return None  # uploaded, never published
+        return self._published(ctx, str(vid), public=seen == "public")
 
     def _finish_parts(self, ctx: PostContext) -> list[FinishPart]:
         parts = []
@@ -219,85 +269,6 @@ class YouTube(Platform):
         step = {FinishPart.CAPTIONS: finish_caption, FinishPart.THUMBNAIL: finish_thumbnail,
                 FinishPart.PLAYLIST: finish_playlist}[part]
         step(self.client, ctx, _video_id(ctx))
-
-    # --- upload -------------------------------------------------------------------------------
-    def _start_session(self, ctx: PostContext) -> str:
-        o = self.options
-        body = {"snippet": {"title": ctx.text.title, "description": ctx.text.body,
-                            "tags": _tags(ctx.text, ctx.marker), "categoryId": o.category_id,
-                            "defaultLanguage": o.language, "defaultAudioLanguage": o.language},
-                "status": self._status("private")}
-        resp = self.client.call(
-            ctx.quota, "videos.insert", "POST", self.client.upload_url("videos"),
-            params={"uploadType": "resumable", "part": "snippet,status",
-                    "notifySubscribers": str(o.notify_subscribers).lower()},
-            headers={"Content-Type": "application/json; charset=UTF-8",
-                     "X-Upload-Content-Length": str(ctx.video.size),
-                     "X-Upload-Content-Type": ctx.video.mime},
-            data=json.dumps(body).encode())
-        url = resp.headers.get("Location")
-        if not url:
-            raise ProtocolError(PLATFORM, "resumable init answered without Location")
-        ctx.record({"upload_url": url, "upload_size": ctx.video.size,
-                    "upload_sha256": ctx.video.sha256, "upload_offset": 0})
-        return url
-
-    def _put(self, ctx: PostContext, url: str, content_range: str, data: bytes
-             ) -> requests.Response:
-        return self.client.call(None, None, "PUT", url, ok=(200, 201, 308), data=data,
-                                refresh_on_401=False,
-                                headers={"Content-Range": content_range,
-                                         "Content-Type": ctx.video.mime})
-
-    def _query_offset(self, ctx: PostContext, url: str) -> int | None:
-        """The server's confirmed offset (None: the upload is complete, id recorded)."""
-        try:
-            resp = self._put(ctx, url, f"bytes */{ctx.video.size}", b"")
-        except CredentialsExpired as exc:
-            if exc.status != 401:
-                raise
-            self.client.refresh()
-            resp = self._put(ctx, url, f"bytes */{ctx.video.size}", b"")
-        return self._after_put(ctx, resp)
-
-    def _after_put(self, ctx: PostContext, resp: requests.Response) -> int | None:
-        if resp.status_code in (200, 201):
-            vid = resp.json().get("id")
-            if not vid:
-                raise ProtocolError(PLATFORM, "upload finished without a video id")
-            ctx.record({"video_id": vid, "upload_offset": ctx.video.size})
-            return None
-        if resp.headers.get("Location"):
-            ctx.record({"upload_url": resp.headers["Location"]})
-        m = re.fullmatch(r"bytes=0-(\d+)", resp.headers.get("Range", "").strip())
-        offset = int(m.group(1)) + 1 if m else 0
-        ctx.record({"upload_offset": offset})
-        return offset
-
-    def _send(self, ctx: PostContext, url: str, offset: int | None) -> None:
-        size, stalls = ctx.video.size, 0
-        with open(ctx.video.path, "rb") as fh:
-            while offset is not None:
-                start, data = next(read_chunks(fh, offset, size, self.options.chunk_size))
-                crange = f"bytes {start}-{start + len(data) - 1}/{size}"
-                try:
-                    resp = self._put(ctx, url, crange, data)
-                except CredentialsExpired as exc:
-                    if exc.status != 401:
-                        raise
-                    self.client.refresh()  # then ask what arrived before sending more
-                    offset = self._query_offset(ctx, url)
-                    continue
-                del data
-                url = resp.headers.get("Location") or url
-                new = self._after_put(ctx, resp)
-                stalls = stalls + 1 if new is not None and new <= start else 0
-                if stalls >= 3:
-                    raise TransientError(PLATFORM, f"no progress at byte {start}",
-                                         code="noProgress")
-                offset = new
-                if ctx.progress is not None:
-                    ctx.progress(size if new is None else new, size)
 
     # --- lookups ------------------------------------------------------------------------------
     def _video(self, ctx: PostContext | None, vid: str, part: str) -> dict[str, Any] | None:
@@ -342,16 +313,11 @@ class YouTube(Platform):
                 "containsSyntheticMedia": self.options.contains_synthetic_media,
                 "embeddable": True, "license": "youtube", "publicStatsViewable": True}
 
-    def _published(self, ctx: PostContext, vid: str) -> Published:
+    def _published(self, ctx: PostContext, vid: str, *, public: bool) -> Published:
         url = self.options.watch_url + vid
         if ctx.remote.get("published_url") != url:
             ctx.record({"published_url": url})
-        return Published(remote_id=vid, url=url)
-
-
-def _tags(text: PostText, marker: str) -> list[str]:
-    tags = [t.lstrip("#") for t in text.hashtags if t.lstrip("#")]
-    return [*tags, marker] if marker else tags
+        return Published(remote_id=vid, url=url, public=public)
 
 
 def _video_id(ctx: PostContext) -> str:
@@ -361,9 +327,21 @@ def _video_id(ctx: PostContext) -> str:
     return str(vid)
 
 
-def _is_out(status: dict[str, Any]) -> bool:
-    """Public, or scheduled to become public (private with publishAt)."""
-    return status.get("privacyStatus") in ("public", "unlisted") or bool(status.get("publishAt"))
+def _visibility(status: dict[str, Any], wanted: str) -> str:
+    """``public`` (out: the wanted privacy, processed), ``held`` (YouTube will publish it by
+    itself: private + publishAt, or public while still processing) or ``none``."""
+    privacy = status.get("privacyStatus")
+    if privacy in ("public", wanted) and privacy != "private":
+        return "public" if status.get("uploadStatus") == "processed" else "held"
+    return "held" if privacy == "private" and status.get("publishAt") else "none"
+
+
+def _same_time(value: str, at: datetime) -> bool:
+    try:
+        seen = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return abs((seen - at).total_seconds()) < 2
 
 
 def _processing_failed(status: dict[str, Any]) -> ProcessingFailed:

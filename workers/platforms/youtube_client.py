@@ -26,6 +26,7 @@ Account options (``Account.options``), all optional:
     thumbnail_max_bytes  2 MiB (Google raised the limit to 50 MB on 2026-09-14; some copies of
                          the page still say 2 MB, so the default stays conservative)
     watch_url            prefix of the public URL ("https://www.youtube.com/watch?v=")
+    min_schedule_lead    seconds ``publishAt`` must lie ahead (900; nearer: ScheduleTooClose)
     daily_quota_units / daily_upload_calls           10000 / 100 (the first is also what
                          workers.publishing.DbQuota reads)
     cost_videos_insert 1, cost_videos_list 1, cost_videos_update 50, cost_captions_insert 400,

@@ -1,7 +1,12 @@
 """The YouTube steps after publishing: German captions, thumbnail, season playlist.
 
 Each step runs at most once per post: its result is recorded in ``ctx.remote``, and a step whose
-earlier attempt was never confirmed (``*_pending``) first looks on YouTube before repeating.
+earlier attempt was never confirmed (``*_pending``: a lost answer, a reset, a 503 that may have
+come after YouTube stored the track) first looks on YouTube before repeating. Whether a second
+``captions.insert`` with the same language and name is refused (409 ``captionExists``) or adds a
+second track is not settled by what we could read (docs/platforms/youtube.md, "Captions"), so
+the look comes first either way. Transient answers (5xx, 429, resets) stay transient: the
+orchestrator retries the part until its deadline.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import json
 import secrets
 
 from .base import PostContext
-from .errors import CredentialsExpired, RejectedByPlatform
+from .errors import CredentialsExpired, PlatformUnavailable, ProcessingFailed, RejectedByPlatform
 from .youtube_client import PLATFORM, SCOPE_FORCE_SSL, YouTubeClient
 
 
@@ -45,10 +50,21 @@ def finish_caption(client: YouTubeClient, ctx: PostContext, vid: str) -> None:
             "Bitte das YouTube-Konto neu verbinden und diesen Zugriff erlauben; das Video "
             "selbst ist veröffentlicht.")) from exc
     except RejectedByPlatform as exc:
-        if exc.code == "captionExists" and _existing_caption(client, ctx, vid):
+        if exc.code != "captionExists":
+            raise
+        if _existing_caption(client, ctx, vid):
             return
-        raise
-    ctx.record({"caption_id": resp.json()["id"], "caption_pending": False})
+        raise PlatformUnavailable(PLATFORM, "captionExists but not listed yet",
+                                  code="captionExists", status=exc.status, message_de=(
+            "YouTube meldet die Untertitelspur als vorhanden, listet sie aber noch nicht. wtg "
+            "prüft gleich erneut.")) from exc
+    body = resp.json()
+    ctx.record({"caption_id": body["id"], "caption_pending": False})
+    if (body.get("snippet") or {}).get("status") == "failed":
+        raise ProcessingFailed(PLATFORM, "caption track failed", code="captionFailed",
+                               message_de=(
+            "YouTube hat die Untertiteldatei angenommen, aber nicht verarbeiten können. Bitte "
+            "die SRT-Datei prüfen; das Video selbst ist veröffentlicht."))
 
 
 def _existing_caption(client: YouTubeClient, ctx: PostContext, vid: str) -> bool:
