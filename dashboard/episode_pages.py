@@ -67,6 +67,8 @@ def _context(deps: Wtg, episode_id: int) -> dict[str, Any]:
             "platforms": platforms, "cleared": cleared(ep),
             "source_name": Path(ep.source_path).name if ep.source_path else None,
             "subtitle_name": Path(ep.subtitle_path).name if ep.subtitle_path else None,
+            "max_video_bytes": deps.settings.dashboard.max_video_mb * 1024**2,
+            "max_subtitle_bytes": MAX_SUBTITLE_BYTES,
         }
 
 

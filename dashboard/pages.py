@@ -8,13 +8,14 @@ from collections import defaultdict
 from datetime import date
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from episodes import store
 from episodes.lifecycle import WAITING_FOR_STAFF
 from episodes.models import Series
-from episodes.users import authenticate
+from episodes.users import LOGIN_FAILED, authenticate
 
 from .actions import ActionError, retry_post
 from .app import Wtg
@@ -22,6 +23,7 @@ from .auth import COOKIE, CSRF_REFUSED, LOGIN_COOKIE, Forbidden, Staff, page_use
 from .templating import BERLIN, MONTHS, WEEKDAYS, media_label, state_label, templates
 
 router = APIRouter(include_in_schema=False)
+LOGIN_THREADS = 2  # argon2 needs a core and 64 MiB per check
 MAX_ID = 2**31 - 1
 #: a row id in a path: positive and within the database's integer range
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -75,27 +77,42 @@ def login_form(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(
+async def login(
     request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/"),
     csrf: str = Form(""),
 ) -> Response:
+    """Check a login. The password checks run on their own two threads (``LOGIN_THREADS``), so
+    a flood of login attempts queues there and never takes the threads other pages need."""
     deps = deps_of(request)
     if not deps.sessions.login_csrf_ok(request.cookies.get(LOGIN_COOKIE, ""), csrf):
         raise Forbidden(CSRF_REFUSED)
     client = request.client.host if request.client else ""
-    with deps.db.session() as s:
-        result = authenticate(s, username, password, client=client)
-        if result.user is not None:
-            store.audit(s, result.user.username, "user.login", f"user:{result.user.username}",
-                        client=client)
-            uid = result.user.id
-    if result.user is None:
-        return _login_page(request, next, status=401, error=result.message_de,
+    uid = await anyio.to_thread.run_sync(_check_login, deps, username, password, client,
+                                         limiter=_login_threads(request))
+    if uid is None:
+        return _login_page(request, next, status=401, error=LOGIN_FAILED,
                            username=username[:100])
-    token = deps.sessions.open(uid, client)  # a new session (and CSRF token) at every login
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    token = await anyio.to_thread.run_sync(deps.sessions.open, uid, client)
+    response = RedirectResponse(_safe_next(next), status_code=303)  # a new session, new CSRF
     deps.sessions.set(response, token)
     return response
+
+
+def _login_threads(request: Request) -> anyio.CapacityLimiter:
+    state = request.app.state
+    if getattr(state, "login_threads", None) is None:  # made inside the server's event loop
+        state.login_threads = anyio.CapacityLimiter(LOGIN_THREADS)
+    return state.login_threads  # type: ignore[no-any-return]
+
+
+def _check_login(deps: Wtg, username: str, password: str, client: str) -> int | None:
+    with deps.db.session() as s:
+        result = authenticate(s, username, password, client=client)
+        if result.user is None:
+            return None
+        store.audit(s, result.user.username, "user.login", f"user:{result.user.username}",
+                    client=client)
+        return result.user.id
 
 
 @router.post("/logout")

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, expect
 
 from config import Settings
 from dashboard import create_app
 from dashboard.gate import ANONYMOUS_MAX, MULTIPART_SLACK
 from episodes.db import Database
 
-from .conftest import Live, Server, Template, csrf_of, login
+from .conftest import Live, Server, Template, csrf_of, login, login_page
 from .rawhttp import BodyCounter, chunked, multipart, multipart_size, push, zeros
 
 MB = 1024 * 1024
@@ -274,3 +275,27 @@ def test_form_from_another_site_is_refused_before_its_body(limited: Limited) -> 
         body=[body], give_up_after=len(body), head_wait=5.0)
     assert got.status == 403 and got.sent == 0, got
     assert limited.counter.read.get(path, 0) == 0
+
+
+@pytest.mark.browser
+def test_browser_refuses_a_too_big_file_before_sending_it(
+    limited: Limited, browser: Browser, tmp_path: Path
+) -> None:
+    """In the browser, a clip over dashboard.max_video_mb is refused on the page in German and
+    not a byte is sent."""
+    big = tmp_path / "Dreh Rohfassung.mp4"
+    with big.open("wb") as out:
+        out.truncate(VIDEO_MB * MB + 1)
+    context = browser.new_context(locale="de-DE")
+    page = context.new_page()
+    try:
+        login_page(page, limited.url, "erika")
+        page.goto(f"{limited.url}/episodes/{limited.ids['ep1']}")
+        page.get_by_test_id("source-file").set_input_files(str(big))
+        page.get_by_role("button", name="Video hochladen").click()
+        expect(page.get_by_role("alert")).to_have_text(
+            "Die Datei „Dreh Rohfassung.mp4“ ist zu groß (höchstens 2 MB). Bitte eine kleinere "
+            "Fassung hochladen.")
+        assert limited.counter.read.get(f"/episodes/{limited.ids['ep1']}/source") is None
+    finally:
+        context.close()

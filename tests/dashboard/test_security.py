@@ -144,7 +144,7 @@ def test_nobody_approves_their_own_edit(live: Live) -> None:
         assert stale.status_code == 409
 
 
-def test_session_cookie_is_signed_httponly_strict_and_secure_per_setting(
+def test_session_cookie_is_httponly_strict_and_secure_per_setting(
     live: Live, tmp_path: Path
 ) -> None:
     """The session cookie is HttpOnly and SameSite=Strict (Secure when configured); a forged
