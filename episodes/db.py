@@ -17,9 +17,9 @@ _MIGRATIONS = Path(__file__).resolve().parent.parent / "wtg" / "migrations"
 def make_engine(url: str, **kw: Any) -> Engine:
     """An engine with SQLite made fit for several processes (WAL, busy timeout)."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            private_file(Path(path))
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:" and "mode=memory" not in path:
+            private_file(Path(path.split("?", 1)[0]))
         engine = create_engine(url, connect_args={"timeout": 30}, **kw)
 
         @event.listens_for(engine, "connect")
