@@ -1,5 +1,6 @@
 # wtg — two commands on a fresh machine:
 #   make demo   creates the venv, installs, runs the whole season end to end (embedded default)
+#               options go through ARGS, e.g.  make demo ARGS=--web
 #   make test   the whole suite
 PY ?= python3
 VENV ?= .venv
@@ -12,13 +13,16 @@ $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "wtg needs Python 3.11+"'
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	@# setuptools says "Editable installation … be careful with folders …" for every editable
+	@# install (information, not a problem); every other warning stays visible
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
 
+ARGS ?=
 demo: venv
-	$(BIN)/wtg demo
+	@$(BIN)/wtg demo $(ARGS)
 
 # Headless Chromium for the dashboard's browser tests (Debian's package; never a download).
 browser:

@@ -112,8 +112,9 @@ class CredentialStore:
                 f"cannot store rotated credentials for {self.account!r}: no secrets dir configured"
             )
         with self._lock:
-            self._dir.mkdir(parents=True, exist_ok=True)
-            os.chmod(self._dir, 0o700)
+            for folder in (self._dir.parent, self._dir):  # the secrets dir too: 0700
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.chmod(folder, 0o700)
             merged = {**self._rotated(), **{k: str(v) for k, v in values.items()}}
             tmp = self._dir / f".{ROTATED}.{os.getpid()}.tmp"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

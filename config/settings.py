@@ -75,6 +75,12 @@ class DashboardSettings(BaseModel):
     session_hours: float = 12.0
     secure_cookies: bool = True
     public_url: str = "http://127.0.0.1:8080"
+    max_video_mb: int = Field(
+        8192, ge=1, description="largest source clip the dashboard accepts (MB of 2^20 bytes)"
+    )
+    min_free_disk_mb: int = Field(
+        2048, ge=0, description="uploads are refused when less would stay free on the media disk"
+    )
 
     @field_validator("secret_key", mode="before")
     @classmethod

@@ -3,7 +3,8 @@
 The dashboard only reads the database, writes staff decisions through ``episodes.store`` /
 ``episodes.review``, and sends Celery tasks by name (``wtg.publish.run``, ``wtg.media.prepare``);
 it never runs them. Every route except ``/login`` and ``/healthz`` refuses anonymous callers:
-pages redirect to the login page, the API and ``/metrics`` answer 401.
+pages redirect to the login page, the API and ``/metrics`` answer 401. :mod:`.gate` decides who
+asks and how much they may send before any request body is read.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from config import Settings
 from episodes.db import Database
 
 from .auth import Forbidden, LoginRequired, Sessions
+from .gate import Gate, wants_json
 from .templating import templates
 
 HERE = Path(__file__).resolve().parent
@@ -82,17 +84,19 @@ def create_app(
         "`Authorization: Bearer <token>` (`wtg user token NAME`).",
         docs_url=None, redoc_url=None, openapi_url=None,  # served behind login, see api.py
     )
+    db = db or Database(settings.database_url)
     app.state.wtg = Wtg(
         settings=settings,
-        db=db or Database(settings.database_url),
+        db=db,
         celery=celery,
         broker_url=url,
-        sessions=Sessions(key.reveal(), max_age=settings.dashboard.session_hours * 3600,
+        sessions=Sessions(db, key.reveal(), hours=settings.dashboard.session_hours,
                           secure=settings.dashboard.secure_cookies),
     )
-    from . import api, episode_pages, media_files, monitoring, pages
+    from . import admin, api, episode_pages, media_files, monitoring, pages
 
     app.include_router(pages.router)
+    app.include_router(admin.router)
     app.include_router(episode_pages.router)
     app.include_router(media_files.router)
     app.include_router(monitoring.router)
@@ -101,21 +105,7 @@ def create_app(
     _handlers(app)
     _bearer_in_openapi(app)
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; media-src 'self'; "
-            "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-        )
-        if not request.url.path.startswith(("/static/", "/media/")):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    app.add_middleware(Gate, deps=app.state.wtg)
     return app
 
 
@@ -137,11 +127,7 @@ def _bearer_in_openapi(app: FastAPI) -> None:
 
 
 def _wants_json(request: Request) -> bool:
-    path = request.url.path
-    return path.startswith((API_PREFIX, "/metrics", "/live/")) or (
-        "application/json" in request.headers.get("accept", "")
-        and "text/html" not in request.headers.get("accept", "")
-    )
+    return wants_json(request.scope)
 
 
 def _handlers(app: FastAPI) -> None:

@@ -1,13 +1,17 @@
-"""Who is asking: signed session cookies with a per-session CSRF token (pages) and bearer
-tokens (the JSON API and ``/metrics``).
+"""Who is asking: server-side sessions with a per-session CSRF token (pages) and bearer tokens
+(the JSON API and ``/metrics``).
 
-The cookie holds ``{"u": user id or None, "c": CSRF token}``, signed with
-``settings.dashboard.secret_key`` (itsdangerous, timestamped, ``session_hours`` maximum age),
-``HttpOnly``, ``SameSite=Strict``, ``Secure`` per setting, plus a fingerprint of the user's
-password hash (changing the password ends older sessions). The user row is read on every request,
-so a deactivated user or a changed role takes effect at once. Every form that changes something
-carries the session's CSRF token in the field ``csrf``; :func:`page_user` refuses an unsafe
-request without it.
+The session cookie holds a random session id and nothing else (``HttpOnly``,
+``SameSite=Strict``, ``Secure`` per setting); the database keeps its SHA-256 with the user, the
+session's CSRF token and the expiry (:mod:`episodes.logins`). Logging out, „überall abmelden", a
+new password and deactivation delete the rows, so an old cookie stops working at once. Before
+login the browser gets a second cookie with a random nonce; the login form's CSRF token is an
+HMAC of it under ``dashboard.secret_key``.
+
+Who asks is decided by :mod:`.gate` before the request body is read (it keeps the result in the
+request's state); the dependencies here only read it, check the role and, for forms, the CSRF
+token. The user row is read on every request, so a deactivated user or a changed role takes
+effect at once.
 """
 
 from __future__ import annotations
@@ -19,13 +23,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, Request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from episodes import logins
+from episodes.db import Database
 from episodes.models import Role, User
 from episodes.users import has_role, user_for_token
 
 COOKIE = "wtg_session"
+LOGIN_COOKIE = "wtg_login"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+IDENTITY = "wtg_identity"  # key in the ASGI scope's state
+CSRF_REFUSED = ("Das Formular ist abgelaufen oder stammt nicht von dieser Seite (CSRF-Schutz). "
+                "Bitte die Seite neu laden und noch einmal versuchen.")
 
 
 class LoginRequired(Exception):
@@ -59,68 +68,104 @@ class Staff:
                    role=user.role, csrf=csrf)
 
 
-class Sessions:
-    """Signs and reads the session cookie."""
+@dataclass(frozen=True)
+class Identity:
+    """Who the gate found: ``via`` is "session" (cookie) or "token" (bearer)."""
 
-    def __init__(self, secret: str, *, max_age: float, secure: bool) -> None:
-        self._signer = URLSafeTimedSerializer(secret, salt="wtg-dashboard-session")
-        self.max_age = int(max_age)
+    staff: Staff
+    via: str
+
+
+class Sessions:
+    """Opens, finds and ends dashboard sessions; sets and clears the cookies."""
+
+    def __init__(self, db: Database, secret: str, *, hours: float, secure: bool) -> None:
+        self._db = db
+        self._secret = secret.encode("utf-8")
+        self.hours = float(hours)
+        self.max_age = int(hours * 3600)
         self.secure = secure
 
-    def read(self, request: Request) -> dict[str, Any]:
-        raw = request.cookies.get(COOKIE)
-        if not raw:
-            return {}
-        try:
-            data = self._signer.loads(raw, max_age=self.max_age)
-        except BadSignature:  # also SignatureExpired
-            return {}
-        return data if isinstance(data, dict) else {}
+    def identify(self, token: str) -> Staff | None:
+        """The person of a session cookie (blocking: the gate runs it in a thread)."""
+        with self._db.session() as s:
+            found = logins.session_user(s, token)
+            return Staff.of(found[1], found[0].csrf) if found else None
 
-    def cookie(self, user_id: int | None, password_hash: str = "") -> tuple[str, str]:
-        """(signed cookie value, the new session's CSRF token). The cookie carries a
-        fingerprint of the password hash: a new password ends every older session."""
-        csrf = secrets.token_urlsafe(32)
-        return self._signer.dumps({"u": user_id, "c": csrf, "p": fingerprint(password_hash)}), \
-            csrf
+    def open(self, user_id: int, client: str) -> str:
+        """A new session (and CSRF token) for a user who just logged in; the cookie value."""
+        with self._db.session() as s:
+            user = s.get(User, user_id)
+            assert user is not None
+            token, _ = logins.open_session(s, user, hours=self.hours, client=client)
+        return token
 
-    def set(self, response: Any, value: str) -> None:
-        response.set_cookie(
-            COOKIE, value, max_age=self.max_age, httponly=True, samesite="strict",
-            secure=self.secure, path="/",
-        )
+    def end(self, token: str) -> None:
+        with self._db.session() as s:
+            logins.end_session(s, token)
+
+    def end_all(self, user_id: int) -> int:
+        with self._db.session() as s:
+            return logins.end_sessions(s, user_id)
+
+    # the login form's CSRF token, before there is a session
+    def login_csrf(self, nonce: str) -> str:
+        mac = hmac.new(self._secret, b"wtg-login:" + nonce.encode("utf-8"), hashlib.sha256)
+        return mac.hexdigest()
+
+    def login_csrf_ok(self, nonce: str, sent: str) -> bool:
+        if not nonce or not sent:
+            return False
+        return hmac.compare_digest(sent.encode(), self.login_csrf(nonce).encode())
+
+    @staticmethod
+    def new_nonce() -> str:
+        return secrets.token_urlsafe(32)
+
+    def set(self, response: Any, token: str) -> None:
+        response.set_cookie(COOKIE, token, max_age=self.max_age, httponly=True,
+                            samesite="strict", secure=self.secure, path="/")
+        response.delete_cookie(LOGIN_COOKIE, path="/", httponly=True, samesite="strict",
+                               secure=self.secure)
+
+    def set_login(self, response: Any, nonce: str) -> None:
+        response.set_cookie(LOGIN_COOKIE, nonce, max_age=3600, httponly=True,
+                            samesite="strict", secure=self.secure, path="/")
 
     def clear(self, response: Any) -> None:
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict",
                                secure=self.secure)
 
 
-def fingerprint(password_hash: str) -> str:
-    """A short digest of the password hash, carried in the session cookie."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16] if password_hash else ""
+def identify_bearer(db: Database, header: str) -> Staff | None:
+    """The user of an ``Authorization: Bearer <token>`` header (blocking), or None."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    with db.session() as s:
+        user = user_for_token(s, token.strip())
+        return Staff.of(user) if user is not None else None
 
 
-def _state(request: Request) -> Any:
-    return request.app.state.wtg
+def _identity(request: Request, via: str) -> Staff:
+    found = request.scope.get("state", {}).get(IDENTITY)
+    if not isinstance(found, Identity) or found.via != via:
+        raise LoginRequired()
+    return found.staff
 
 
 async def page_user(request: Request) -> Staff:
     """The logged-in person; an unsafe method must carry the session's CSRF token."""
-    deps = _state(request)
-    data = deps.sessions.read(request)
-    uid, csrf = data.get("u"), str(data.get("c") or "")
-    if not isinstance(uid, int) or not csrf:
-        raise LoginRequired()
-    with deps.db.session() as s:
-        user = s.get(User, uid)
-        if user is None or not user.active:
-            raise LoginRequired()
-        if not hmac.compare_digest(str(data.get("p") or ""), fingerprint(user.password_hash)):
-            raise LoginRequired()
-        staff = Staff.of(user, csrf)
+    staff = _identity(request, "session")
     if request.method not in SAFE_METHODS:
-        await check_csrf(request, csrf)
+        await check_csrf(request, staff.csrf)
     return staff
+
+
+def upload_user(request: Request) -> Staff:
+    """The logged-in person of an upload route, which reads its body as a stream and checks the
+    CSRF token itself (it must be the first form field, before the file)."""
+    return _identity(request, "session")
 
 
 async def check_csrf(request: Request, expected: str) -> None:
@@ -132,23 +177,12 @@ async def check_csrf(request: Request, expected: str) -> None:
             form = await request.form()
             sent = str(form.get("csrf") or "")
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
-        raise Forbidden(
-            "Das Formular ist abgelaufen oder stammt nicht von dieser Seite (CSRF-Schutz). "
-            "Bitte die Seite neu laden und noch einmal versuchen."
-        )
+        raise Forbidden(CSRF_REFUSED)
 
 
 def bearer_user(request: Request) -> Staff:
     """The user of the ``Authorization: Bearer <token>`` header (API, metrics)."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise LoginRequired()
-    with _state(request).db.session() as s:
-        user = user_for_token(s, token.strip())
-        if user is None:
-            raise LoginRequired()
-        return Staff.of(user)
+    return _identity(request, "token")
 
 
 _MESSAGES = {
@@ -163,6 +197,16 @@ def page_role(role: str) -> Any:
     """Dependency: a logged-in person holding at least ``role``."""
 
     def dep(staff: Staff = Depends(page_user)) -> Staff:
+        return _require(staff, role)
+
+    return dep
+
+
+def upload_role(role: str) -> Any:
+    """Dependency of an upload route: a logged-in person holding at least ``role`` (the route
+    checks the CSRF token in the stream)."""
+
+    def dep(staff: Staff = Depends(upload_user)) -> Staff:
         return _require(staff, role)
 
     return dep
@@ -184,6 +228,7 @@ def _require(staff: Staff, role: str) -> Staff:
 
 
 __all__ = [
-    "COOKIE", "Forbidden", "LoginRequired", "Sessions", "Staff", "api_role", "bearer_user",
-    "check_csrf", "page_role", "page_user",
+    "COOKIE", "CSRF_REFUSED", "IDENTITY", "LOGIN_COOKIE", "SAFE_METHODS", "Forbidden", "Identity",
+    "LoginRequired", "Sessions", "Staff", "api_role", "bearer_user", "check_csrf",
+    "identify_bearer", "page_role", "page_user", "upload_role", "upload_user",
 ]

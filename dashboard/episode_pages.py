@@ -3,11 +3,13 @@ uploads, renditions with captions, the subtitle cue editor, and four-eyes approv
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from config.settings import KNOWN_PLATFORMS
@@ -18,11 +20,19 @@ from episodes.subtitles import Cue, SubtitleError, SubtitleTrack, load_subtitles
 
 from .actions import ActionError, approve_episode, edit_texts
 from .app import Wtg
-from .auth import Staff, page_role, page_user
+from .auth import Staff, page_role, page_user, upload_role
 from .media_files import media_url
 from .pages import RowId, deps_of, render
 from .preview import previews
-from .uploads import accept_subtitles, accept_video, save_cues_srt, upload_dir
+from .receive import UploadRefused, check_free_disk, declared_length, receive_file
+from .uploads import (
+    MAX_SUBTITLE_BYTES,
+    accept_subtitles,
+    check_stored_video,
+    save_cues_srt,
+    upload_dir,
+    video_suffix,
+)
 
 router = APIRouter(include_in_schema=False)
 PLATFORMS = KNOWN_PLATFORMS
@@ -57,6 +67,8 @@ def _context(deps: Wtg, episode_id: int) -> dict[str, Any]:
             "platforms": platforms, "cleared": cleared(ep),
             "source_name": Path(ep.source_path).name if ep.source_path else None,
             "subtitle_name": Path(ep.subtitle_path).name if ep.subtitle_path else None,
+            "max_video_bytes": deps.settings.dashboard.max_video_mb * 1024**2,
+            "max_subtitle_bytes": MAX_SUBTITLE_BYTES,
         }
 
 
@@ -140,14 +152,24 @@ def _editable(deps: Wtg, episode_id: int) -> tuple[Path, float | None]:
 
 
 @router.post("/episodes/{episode_id}/source", response_class=HTMLResponse)
-def upload_source(request: Request, episode_id: RowId, file: UploadFile = File(...),
-                  staff: Staff = Depends(page_role(Role.EDITOR))) -> Response:
+async def upload_source(request: Request, episode_id: RowId,
+                        staff: Staff = Depends(upload_role(Role.EDITOR))) -> Response:
+    """The source clip, streamed straight into the upload folder (see :mod:`.receive`)."""
     deps = deps_of(request)
+    limit = deps.settings.dashboard.max_video_mb * 1024**2
     try:
-        target, _ = _editable(deps, episode_id)
-    except ActionError as exc:
-        return _page(request, staff, episode_id, status=exc.status, errors=[exc.message_de])
-    checked = accept_video(file.file, file.filename, target)
+        target, _ = await run_in_threadpool(_editable, deps, episode_id)
+        check_free_disk(target, incoming=declared_length(request),
+                        min_free=deps.settings.dashboard.min_free_disk_mb * 1024**2)
+        got = await receive_file(request, csrf=staff.csrf, limit=limit, directory=target,
+                                 kind="source", suffix=video_suffix(None),
+                                 min_free=deps.settings.dashboard.min_free_disk_mb * 1024**2)
+    except (ActionError, UploadRefused) as exc:
+        return await _refused(request, staff, episode_id, exc)
+    assert got.part_path is not None and got.final_path is not None
+    final = got.final_path.with_suffix(video_suffix(got.filename))
+    got.part_path.rename(final)
+    checked = await run_in_threadpool(check_stored_video, final, got.filename)
     if checked.path is None:
         return _page(request, staff, episode_id, status=422, errors=checked.errors,
                      warnings=checked.warnings)
@@ -162,19 +184,29 @@ def upload_source(request: Request, episode_id: RowId, file: UploadFile = File(.
 
 
 @router.post("/episodes/{episode_id}/subtitles", response_class=HTMLResponse)
-def upload_subtitles(request: Request, episode_id: RowId, file: UploadFile = File(...),
-                     staff: Staff = Depends(page_role(Role.EDITOR))) -> Response:
+async def upload_subtitles(request: Request, episode_id: RowId,
+                           staff: Staff = Depends(upload_role(Role.EDITOR))) -> Response:
+    """A subtitle file: at most 5 MB, read into memory and checked (see :mod:`.receive`)."""
     deps = deps_of(request)
     try:
-        target, duration = _editable(deps, episode_id)
-    except ActionError as exc:
-        return _page(request, staff, episode_id, status=exc.status, errors=[exc.message_de])
-    checked = accept_subtitles(file.file, file.filename, target, duration=duration)
+        target, duration = await run_in_threadpool(_editable, deps, episode_id)
+        got = await receive_file(request, csrf=staff.csrf, limit=MAX_SUBTITLE_BYTES)
+    except (ActionError, UploadRefused) as exc:
+        return await _refused(request, staff, episode_id, exc)
+    checked = await run_in_threadpool(accept_subtitles, io.BytesIO(got.data), got.filename,
+                                      target, duration=duration)
     if checked.path is None:
         return _page(request, staff, episode_id, status=422, errors=checked.errors)
-    _use_subtitles(deps, staff, episode_id, checked.path, "episode.upload_subtitles",
-                   notes=checked.warnings)
+    await run_in_threadpool(_use_subtitles, deps, staff, episode_id, checked.path,
+                            "episode.upload_subtitles", checked.warnings)
     return RedirectResponse(f"/episodes/{episode_id}?ok=subtitles", status_code=303)
+
+
+async def _refused(request: Request, staff: Staff, episode_id: int,
+                   exc: ActionError | UploadRefused) -> Response:
+    status = exc.status
+    return await run_in_threadpool(lambda: _page(request, staff, episode_id, status=status,
+                                                 errors=[exc.message_de]))
 
 
 def _use_subtitles(deps: Wtg, staff: Staff, episode_id: int, path: Path, action: str,

@@ -10,7 +10,8 @@ Metrics are computed at scrape time from the database and Redis, in a registry o
 the process-global one):
 
     wtg_posts{platform,state}                  gauge: posts by platform and state
-    wtg_publish_delay_seconds{platform}        histogram: slot -> published
+    wtg_publish_delay_seconds{platform}        histogram: slot -> published (on the scheduler's
+                                               clock: virtual seconds with compressed time)
     wtg_publish_step_seconds{step}             histogram: duration of worker steps (attempts)
     wtg_queue_depth{queue}                     gauge: waiting Celery messages (media, publish)
     wtg_last_published_timestamp_seconds       gauge: when the last post went out (Unix time)
@@ -23,7 +24,8 @@ from __future__ import annotations
 import logging
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -34,6 +36,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from episodes import store
+from episodes.slots import clock_anchor
 from workers.app import QUEUES
 
 from .auth import Staff, bearer_user
@@ -64,6 +67,22 @@ def histogram(name: str, doc: str, label: str, samples: Iterable[tuple[str, floa
     return family
 
 
+def to_virtual(settings: Any, s: Any) -> Callable[[datetime], datetime] | None:
+    """Real instants -> the scheduler's (virtual) clock, or None when time is not compressed.
+    Reads the anchor the scheduler recorded (``scheduler.clock``); never starts a clock."""
+    scale = float(settings.time_scale)
+    if settings.clock_start is None and scale == 1.0:
+        return None
+    start = settings.clock_start
+    if start is not None:
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=settings.tz)
+        start = start.astimezone(UTC)
+    virtual, real = clock_anchor(s, scale=scale, virtual_start=start, real_now=datetime.now(UTC),
+                                 create=False)
+    return lambda t: virtual + (t - real) * scale
+
+
 def broker_client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=1.0)
 
@@ -77,7 +96,7 @@ class WtgCollector(Collector):
         try:
             with self.deps.db.session() as s:
                 counts = store.post_counts(s)
-                delays = store.publish_delays(s)
+                delays = store.publish_delays(s, to_virtual(self.deps.settings, s))
                 steps = store.attempt_durations(s)
                 last = store.last_published_at(s)
                 busy = [(e.id, e.media_status, e.media_progress)

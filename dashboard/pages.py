@@ -8,20 +8,22 @@ from collections import defaultdict
 from datetime import date
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from episodes import store
 from episodes.lifecycle import WAITING_FOR_STAFF
 from episodes.models import Series
-from episodes.users import authenticate
+from episodes.users import LOGIN_FAILED, authenticate
 
 from .actions import ActionError, retry_post
 from .app import Wtg
-from .auth import Staff, check_csrf, page_user
+from .auth import COOKIE, CSRF_REFUSED, LOGIN_COOKIE, Forbidden, Staff, page_user
 from .templating import BERLIN, MONTHS, WEEKDAYS, media_label, state_label, templates
 
 router = APIRouter(include_in_schema=False)
+LOGIN_THREADS = 2  # argon2 needs a core and 64 MiB per check
 MAX_ID = 2**31 - 1
 #: a row id in a path: positive and within the database's integer range
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -55,46 +57,84 @@ def _safe_next(target: str | None) -> str:
 
 
 # --- login ------------------------------------------------------------------------------------
+def _login_page(request: Request, next_: str, status: int = 200, **extra: Any) -> Response:
+    """The login form with a CSRF token bound to a random nonce in a cookie of its own."""
+    sessions = deps_of(request).sessions
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    fresh = not (16 <= len(nonce) <= 64)
+    if fresh:
+        nonce = sessions.new_nonce()
+    response = render(request, "login.html", None, status=status, csrf=sessions.login_csrf(nonce),
+                      next=_safe_next(next_), **extra)
+    if fresh:
+        sessions.set_login(response, nonce)
+    return response
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/") -> Response:
-    deps = deps_of(request)
-    data = deps.sessions.read(request)
-    if data.get("c"):
-        csrf = str(data["c"])
-        response = render(request, "login.html", None, csrf=csrf, next=_safe_next(next))
-    else:  # a fresh anonymous session, so the login form itself carries a CSRF token
-        value, csrf = deps.sessions.cookie(None)
-        response = render(request, "login.html", None, csrf=csrf, next=_safe_next(next))
-        deps.sessions.set(response, value)
-    return response
+    return _login_page(request, next)
 
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(
     request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/"),
+    csrf: str = Form(""),
 ) -> Response:
+    """Check a login. The password checks run on their own two threads (``LOGIN_THREADS``), so
+    a flood of login attempts queues there and never takes the threads other pages need."""
     deps = deps_of(request)
-    expected = str(deps.sessions.read(request).get("c") or "")
-    await check_csrf(request, expected)
-    with deps.db.session() as s:
-        result = authenticate(s, username, password)
-        if result.user is not None:
-            store.audit(s, result.user.username, "user.login", f"user:{result.user.username}")
-            uid, pw_hash = result.user.id, result.user.password_hash
-    if result.user is None:
-        response = render(request, "login.html", None, status=401, csrf=expected,
-                          next=_safe_next(next), error=result.message_de, username=username)
-        return response
-    value, _ = deps.sessions.cookie(uid, pw_hash)  # a new session (and CSRF token) at login
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    deps.sessions.set(response, value)
+    if not deps.sessions.login_csrf_ok(request.cookies.get(LOGIN_COOKIE, ""), csrf):
+        raise Forbidden(CSRF_REFUSED)
+    client = request.client.host if request.client else ""
+    uid = await anyio.to_thread.run_sync(_check_login, deps, username, password, client,
+                                         limiter=_login_threads(request))
+    if uid is None:
+        return _login_page(request, next, status=401, error=LOGIN_FAILED,
+                           username=username[:100])
+    token = await anyio.to_thread.run_sync(deps.sessions.open, uid, client)
+    response = RedirectResponse(_safe_next(next), status_code=303)  # a new session, new CSRF
+    deps.sessions.set(response, token)
     return response
+
+
+def _login_threads(request: Request) -> anyio.CapacityLimiter:
+    state = request.app.state
+    if getattr(state, "login_threads", None) is None:  # made inside the server's event loop
+        state.login_threads = anyio.CapacityLimiter(LOGIN_THREADS)
+    return state.login_threads  # type: ignore[no-any-return]
+
+
+def _check_login(deps: Wtg, username: str, password: str, client: str) -> int | None:
+    with deps.db.session() as s:
+        result = authenticate(s, username, password, client=client)
+        if result.user is None:
+            return None
+        store.audit(s, result.user.username, "user.login", f"user:{result.user.username}",
+                    client=client)
+        return result.user.id
 
 
 @router.post("/logout")
 def logout(request: Request, staff: Staff = Depends(page_user)) -> Response:
+    """End this session (the cookie is worthless from now on, also in a copy)."""
+    deps = deps_of(request)
+    deps.sessions.end(request.cookies.get(COOKIE, ""))
     response = RedirectResponse("/login", status_code=303)
-    deps_of(request).sessions.clear(response)
+    deps.sessions.clear(response)
+    return response
+
+
+@router.post("/logout/all")
+def logout_everywhere(request: Request, staff: Staff = Depends(page_user)) -> Response:
+    """„Überall abmelden": end every session of this person, on every device."""
+    deps = deps_of(request)
+    ended = deps.sessions.end_all(staff.id)
+    with deps.db.session() as s:
+        store.audit(s, staff.username, "user.logout_all", f"user:{staff.username}",
+                    sessions=ended)
+    response = RedirectResponse("/login", status_code=303)
+    deps.sessions.clear(response)
     return response
 
 

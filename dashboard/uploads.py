@@ -3,11 +3,15 @@
 checked at once with the media pipeline, and kept: a new upload never overwrites an old one.
 
 A rejected file is deleted again and the episode keeps its previous source; the German message
-names the file as the client called it (its base name only).
+names the file as the client called it (its base name only). Upload folders are 0700 and files
+0600: only the service user reads them. The routes receive the bytes as a stream with a byte
+budget (:mod:`.receive`); a source clip goes straight to its place on disk, never through a
+temporary copy.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -61,14 +65,37 @@ def _safe_suffix(filename: str | None, allowed: tuple[str, ...], default: str) -
     return suffix if suffix in allowed else default
 
 
-def _store(stream: BinaryIO, directory: Path, kind: str, suffix: str, limit: int) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
+def private_dir(directory: Path) -> Path:
+    """Create ``directory`` (and missing parents) readable only by the service user."""
+    missing = []
+    here = directory
+    while not here.exists():
+        missing.append(here)
+        here = here.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(directory, 0o700)
+    return directory
+
+
+def new_upload(directory: Path, kind: str, suffix: str) -> tuple[Path, Path]:
+    """(final path, hidden ``.part`` path to write first) for a new upload in ``directory``."""
+    private_dir(directory)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     final = directory / f"{kind}-{stamp}-{secrets.token_hex(4)}{suffix}"
-    tmp = final.with_name(f".{final.name}.part")
+    return final, final.with_name(f".{final.name}.part")
+
+
+def open_private(path: Path) -> BinaryIO:
+    """A new file (never an existing one) with mode 0600, open for writing."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+
+
+def _store(stream: BinaryIO, directory: Path, kind: str, suffix: str, limit: int) -> Path:
+    final, tmp = new_upload(directory, kind, suffix)
     size = 0
     try:
-        with open(tmp, "xb") as out:
+        with open_private(tmp) as out:
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
@@ -80,22 +107,35 @@ def _store(stream: BinaryIO, directory: Path, kind: str, suffix: str, limit: int
     return final
 
 
+def too_big(name: str, limit: int) -> str:
+    """The German refusal of a file over ``limit`` bytes."""
+    return (f"Die Datei „{name}“ ist zu groß (höchstens {limit // 1024**2} MB). "
+            "Bitte eine kleinere Fassung hochladen.")
+
+
 def _too_big(name: str, limit: int) -> Checked:
-    return Checked(path=None, errors=[
-        f"Die Datei „{name}“ ist zu groß (höchstens {limit // 1024**2} MB). "
-        "Bitte eine kleinere Fassung hochladen."
-    ])
+    return Checked(path=None, errors=[too_big(name, limit)])
+
+
+def video_suffix(filename: str | None) -> str:
+    return _safe_suffix(filename, VIDEO_SUFFIXES, ".mp4")
 
 
 def accept_video(stream: BinaryIO, filename: str | None, directory: Path) -> Checked:
     """Store and probe a source clip; errors reject it (file removed), warnings are kept."""
     shown = client_name(filename)
     try:
-        path = _store(stream, directory, "source",
-                      _safe_suffix(filename, VIDEO_SUFFIXES, ".mp4"), MAX_VIDEO_BYTES)
+        path = _store(stream, directory, "source", video_suffix(filename), MAX_VIDEO_BYTES)
     except OverflowError:
         return _too_big(shown, MAX_VIDEO_BYTES)
-    checked = check_video(path, load_profiles().values())  # the same check as season load
+    return check_stored_video(path, filename)
+
+
+def check_stored_video(path: Path, filename: str | None) -> Checked:
+    """Probe a stored source clip with the same checks as a season load; errors reject it
+    (file removed), warnings are kept."""
+    shown = client_name(filename)
+    checked = check_video(path, load_profiles().values())
     errors = [m.replace(path.name, shown) for m in checked.errors]
     warnings = [m.replace(path.name, shown) for m in checked.warnings]
     if errors or checked.info is None:
@@ -136,6 +176,7 @@ def save_cues_srt(track_srt: str, directory: Path) -> Path:
 
 
 __all__ = [
-    "SUBTITLE_SUFFIXES", "VIDEO_SUFFIXES", "Checked", "accept_subtitles", "accept_video",
-    "client_name", "save_cues_srt", "upload_dir",
+    "MAX_SUBTITLE_BYTES", "SUBTITLE_SUFFIXES", "VIDEO_SUFFIXES", "Checked", "accept_subtitles",
+    "accept_video", "check_video", "client_name", "new_upload", "open_private", "private_dir",
+    "save_cues_srt", "too_big", "upload_dir", "video_suffix",
 ]

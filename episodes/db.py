@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,9 +17,9 @@ _MIGRATIONS = Path(__file__).resolve().parent.parent / "wtg" / "migrations"
 def make_engine(url: str, **kw: Any) -> Engine:
     """An engine with SQLite made fit for several processes (WAL, busy timeout)."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:" and "mode=memory" not in path:
+            private_file(Path(path.split("?", 1)[0]))
         engine = create_engine(url, connect_args={"timeout": 30}, **kw)
 
         @event.listens_for(engine, "connect")
@@ -31,6 +32,18 @@ def make_engine(url: str, **kw: Any) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kw)
+
+
+def private_file(path: Path) -> None:
+    """Make sure the SQLite file exists with mode 0600 (its -wal and -shm files inherit the
+    mode): staff data, password hashes and sessions are for the service user only."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    if path.stat().st_uid == os.getuid():
+        for extra in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if extra.exists():
+                os.chmod(extra, 0o600)
 
 
 class Database:

@@ -1,5 +1,6 @@
 """The domain nouns as SQLAlchemy 2 models: Series, Episode, Rendition, Account, Post,
-PublishAttempt, AuditEntry, plus the tables the scheduler and dashboard keep.
+PublishAttempt, AuditEntry, plus the tables the scheduler and dashboard keep (users, their
+sessions and login throttles).
 
 Times are stored in UTC and always come back timezone-aware (``UTCDateTime``). Credentials are
 never stored here: an Account row holds the name and platform only.
@@ -283,9 +284,35 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20), default=Role.VIEWER)
     api_token_hash: Mapped[str | None] = mapped_column(String(128), nullable=True, unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffSession(Base):
+    """A dashboard login. The browser holds a random session id; only its SHA-256 is kept, so
+    a copy of the database opens no session. Deleting the row ends the session at once."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))  # the forms' token for this session
+    client: Mapped[str] = mapped_column(String(100), default="")  # address at login
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class LoginThrottle(Base):
+    """Failed logins per account (``user:<name>``) and per client (``client:<address>``):
+    each failure beyond a few makes the next attempt wait longer (``blocked_until``)."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class PreflightResult(Base):

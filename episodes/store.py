@@ -7,7 +7,7 @@ succeeds for exactly one caller. Work on a post in flight is guarded by a lease
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -385,14 +385,20 @@ def post_counts(s: Session) -> list[tuple[str, str, int]]:
     return [(p, st, int(n)) for p, st, n in s.execute(q)]
 
 
-def publish_delays(s: Session) -> list[tuple[str, float]]:
-    """(platform, seconds from slot to publication) for every published post."""
+def publish_delays(
+    s: Session, to_virtual: Callable[[datetime], datetime] | None = None
+) -> list[tuple[str, float]]:
+    """(platform, seconds from slot to publication) for every published post. Slots are on the
+    scheduler's clock and ``published_at`` is real time: with compressed time pass
+    ``to_virtual`` (real -> virtual), and the delay is measured on the virtual clock."""
     q = (
         select(Account.platform, Post.slot_at, Post.published_at)
         .join(Account, Post.account_id == Account.id)
         .where(Post.published_at.is_not(None), Post.slot_at.is_not(None))
     )
-    return [(p, max(0.0, (done - slot).total_seconds())) for p, slot, done in s.execute(q)]
+    convert = to_virtual or (lambda t: t)
+    return [(p, max(0.0, (convert(done) - slot).total_seconds()))
+            for p, slot, done in s.execute(q)]
 
 
 def attempt_durations(s: Session, *, limit: int = 5000) -> list[tuple[str, float]]:

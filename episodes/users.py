@@ -1,8 +1,12 @@
-"""Staff accounts: argon2 password hashes, login lockout, API tokens (only their hash is kept).
+"""Staff accounts: argon2 password hashes, logins with throttling, API tokens (only their hash
+is kept).
 
 Roles are ordered ``viewer < editor < approver < admin`` (``Role`` in :mod:`.models`); a role
-includes everything below it. Login failures are counted on the user row; after
-``MAX_FAILURES`` the account is locked for ``LOCK_MINUTES`` (the counter resets on success).
+includes everything below it. A failed login makes the next attempt for that account and from
+that client wait longer (:mod:`.logins`); nobody is locked out for long by a stranger. Every
+failed login is in the audit trail, and the caller learns nothing more than "wrong": an unknown
+name, a deactivated account, a waiting account and a wrong password get the same answer after
+the same work (one argon2 verification each).
 
 An API token looks like ``wtg_<user id>_<random>``: the id finds the row, and the SHA-256 of the
 whole token is compared with the stored hash in constant time (``hmac.compare_digest``). The
@@ -14,8 +18,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from argon2 import PasswordHasher
@@ -23,11 +28,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import logins
 from .models import Role, User, utcnow
 from .store import audit
 
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
 MIN_PASSWORD = 10
 RANK: dict[str, int] = {Role.VIEWER: 0, Role.EDITOR: 1, Role.APPROVER: 2, Role.ADMIN: 3}
 ROLE_DE: dict[str, str] = {
@@ -36,8 +40,14 @@ ROLE_DE: dict[str, str] = {
 }
 
 _hasher = PasswordHasher()
-# verified against when the user does not exist, so the answer takes as long either way
+# verified against when the password is not checked (unknown name, waiting account), so the
+# answer takes as long either way
 _DUMMY_HASH = _hasher.hash("wtg-no-such-user-placeholder")
+# argon2 takes 64 MiB and most of a core per check: two at a time, whatever the load
+_VERIFY_SLOTS = threading.BoundedSemaphore(2)
+#: the one answer to every failed login
+LOGIN_FAILED = ("Anmeldung fehlgeschlagen: Benutzername oder Passwort ist falsch. Nach mehreren "
+                "Fehlversuchen bitte etwas warten, bevor Sie es erneut versuchen.")
 
 
 class Person(Protocol):
@@ -54,7 +64,7 @@ class UserError(ValueError):
 @dataclass(frozen=True, kw_only=True)
 class LoginResult:
     user: User | None
-    message_de: str = ""  # why it failed (never says whether the name exists)
+    message_de: str = ""  # LOGIN_FAILED (never says whether the name exists or waits)
 
 
 def has_role(user: Person, role: str) -> bool:
@@ -89,13 +99,22 @@ def create_user(
 
 
 def set_password(s: Session, user: User, password: str, *, actor: str = "cli") -> None:
-    """A new password (ends the user's dashboard sessions, which carry the hash's fingerprint)."""
+    """A new password; ends every dashboard session of the user and forgets the account's
+    failed logins."""
     if len(password) < MIN_PASSWORD:
         raise UserError(f"Das Passwort muss mindestens {MIN_PASSWORD} Zeichen lang sein.")
     user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    logins.end_sessions(s, user.id)
+    logins.clear_throttle(s, logins.account_key(user.username))
     audit(s, actor, "user.password", f"user:{user.username}")
+
+
+def set_active(s: Session, user: User, active: bool, *, actor: str = "cli") -> None:
+    """(De)activate a user; deactivation ends their sessions (their API token stops working)."""
+    user.active = active
+    if not active:
+        logins.end_sessions(s, user.id)
+    audit(s, actor, "user.activate" if active else "user.deactivate", f"user:{user.username}")
 
 
 def get_user(s: Session, username: str) -> User | None:
@@ -107,46 +126,45 @@ def list_users(s: Session) -> list[User]:
 
 
 def authenticate(
-    s: Session, username: str, password: str, *, now: datetime | None = None
+    s: Session, username: str, password: str, *, client: str = "",
+    now: datetime | None = None,
 ) -> LoginResult:
-    """Check a login; counts failures and locks the account after ``MAX_FAILURES``."""
+    """Check a login from ``client`` (its address): one argon2 verification in every case,
+    failures counted (:mod:`.logins`) and audited, the same message for every failure."""
     now = now or utcnow()
-    wrong = "Benutzername oder Passwort ist falsch."
-    user = get_user(s, username.strip())
+    name = username.strip()[:100]
+    waiting = logins.waiting_until(
+        s, [logins.account_key(name), logins.client_key(client)], now=now)
+    user = get_user(s, name) if name else None
+    if waiting is not None:
+        _verify(_DUMMY_HASH, password)
+        return _failed(s, name, client, "waiting", now, count=False)
     if user is None or not user.active:
         _verify(_DUMMY_HASH, password)
-        return LoginResult(user=None, message_de=wrong)
-    if user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, round((user.locked_until - now).total_seconds() / 60))
-        return LoginResult(
-            user=None,
-            message_de=f"Zu viele Fehlversuche: die Anmeldung ist für etwa {minutes} Minuten "
-            "gesperrt.",
-        )
+        return _failed(s, name, client, "unknown" if user is None else "inactive", now)
     if not _verify(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILURES:
-            user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-            user.failed_logins = 0
-            audit(s, "dashboard", "user.locked", f"user:{user.username}")
-            return LoginResult(
-                user=None,
-                message_de=f"Zu viele Fehlversuche: die Anmeldung ist für {LOCK_MINUTES} "
-                "Minuten gesperrt.",
-            )
-        return LoginResult(user=None, message_de=wrong)
-    user.failed_logins = 0
-    user.locked_until = None
+        return _failed(s, name, client, "wrong_password", now)
+    logins.clear_throttle(s, logins.account_key(name))
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return LoginResult(user=user)
 
 
+def _failed(s: Session, name: str, client: str, reason: str, now: datetime, *,
+            count: bool = True) -> LoginResult:
+    if count:
+        logins.record_failure(s, name, client, now=now)
+    audit(s, "anonym", "user.login_failed", f"user:{name}"[:100], reason=reason,
+          client=client[:100])
+    return LoginResult(user=None, message_de=LOGIN_FAILED)
+
+
 def _verify(stored: str, password: str) -> bool:
-    try:
-        return _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    with _VERIFY_SLOTS:
+        try:
+            return _hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 # --- API tokens -------------------------------------------------------------------------------
@@ -177,7 +195,7 @@ def user_for_token(s: Session, token: str) -> User | None:
 
 
 __all__ = [
-    "LOCK_MINUTES", "MAX_FAILURES", "RANK", "ROLE_DE", "LoginResult", "Person", "UserError",
-    "authenticate", "create_user", "get_user", "has_role", "hash_password", "issue_token",
-    "list_users", "set_password", "user_for_token",
+    "LOGIN_FAILED", "RANK", "ROLE_DE", "LoginResult", "Person", "UserError", "authenticate",
+    "create_user", "get_user", "has_role", "hash_password", "issue_token", "list_users",
+    "set_active", "set_password", "user_for_token",
 ]

@@ -4,8 +4,10 @@
     wtg user add NAME --role R             add a user; password from a prompt or --password-file
     wtg user password NAME                 set a new password (ends that user's sessions)
     wtg user token NAME                    print a new API token once (only its hash is stored)
-    wtg user list                          users, roles, lock state
-    wtg user unlock NAME                   end a login lockout
+    wtg user list                          users, roles, sessions, waiting after failed logins
+    wtg user unlock NAME [--client ADDR]   let NAME (or a client address) try again at once
+    wtg user logout NAME                   end every dashboard session of NAME
+    wtg user deactivate|activate NAME      (de)activate NAME; deactivation ends the sessions
 """
 
 from __future__ import annotations
@@ -106,31 +108,86 @@ def user_token(ctx: Ctx, name: str) -> None:
 @user.command("list")
 @pass_ctx
 def user_list(ctx: Ctx) -> None:
-    """Alle Benutzer mit Rolle und Sperre."""
+    """Alle Benutzer mit Rolle, Sitzungen und Wartezeit nach Fehlversuchen."""
+    from episodes import logins
     from episodes.users import list_users
 
     with ctx.session() as s:
+        counts = logins.session_counts(s)
+        waiting = {t.key: t for t in logins.throttles(s)}
         for row in list_users(s):
-            lock = f", gesperrt bis {row.locked_until:%Y-%m-%d %H:%M} UTC" \
-                if row.locked_until else ""
+            throttle = waiting.get(logins.account_key(row.username))
+            wait = ""
+            if throttle is not None:
+                wait = f", {throttle.failures} Fehlversuche"
+                if throttle.blocked_until:
+                    wait += f" (wartet bis {throttle.blocked_until:%H:%M:%S} UTC)"
             token = ", API-Token" if row.api_token_hash else ""
             active = "" if row.active else ", deaktiviert"
-            click.echo(f"{row.username}: {row.role}{token}{lock}{active}")
+            sessions = f", {counts[row.id]} Sitzung(en)" if counts.get(row.id) else ""
+            click.echo(f"{row.username}: {row.role}{token}{sessions}{wait}{active}")
 
 
 @user.command("unlock")
+@click.argument("name", required=False)
+@click.option("--client", help="Statt eines Benutzers die Wartezeit dieser Rechneradresse "
+              "aufheben.")
+@pass_ctx
+def user_unlock(ctx: Ctx, name: str | None, client: str | None) -> None:
+    """Die Wartezeit nach Fehlversuchen für NAME (oder --client ADRESSE) aufheben."""
+    from episodes import logins
+    from episodes.store import audit
+
+    if not name and not client:
+        raise click.UsageError("NAME oder --client angeben.")
+    with ctx.session() as s:
+        keys = [logins.client_key(client)] if client else []
+        if name:
+            _existing_user(s, name)
+            keys.append(logins.account_key(name))
+        for key in keys:
+            logins.clear_throttle(s, key)
+            audit(s, "cli", "user.unlock", key[:100])
+    click.echo(f"{name or client} kann sich wieder sofort anmelden.")
+
+
+@user.command("logout")
 @click.argument("name")
 @pass_ctx
-def user_unlock(ctx: Ctx, name: str) -> None:
-    """Die Anmeldesperre von NAME aufheben."""
+def user_logout(ctx: Ctx, name: str) -> None:
+    """Alle Anmeldungen von NAME im Dashboard sofort beenden."""
+    from episodes import logins
     from episodes.store import audit
 
     with ctx.session() as s:
         row = _existing_user(s, name)
-        row.locked_until = None
-        row.failed_logins = 0
-        audit(s, "cli", "user.unlock", f"user:{name}")
-    click.echo(f"{name} ist entsperrt.")
+        ended = logins.end_sessions(s, row.id)
+        audit(s, "cli", "user.logout_all", f"user:{name}", sessions=ended)
+    click.echo(f"{ended} Sitzung(en) von {name} beendet.")
+
+
+@user.command("deactivate")
+@click.argument("name")
+@pass_ctx
+def user_deactivate(ctx: Ctx, name: str) -> None:
+    """NAME deaktivieren: keine Anmeldung, kein API-Token; laufende Sitzungen enden sofort."""
+    from episodes.users import set_active
+
+    with ctx.session() as s:
+        set_active(s, _existing_user(s, name), False, actor="cli")
+    click.echo(f"{name} ist deaktiviert.")
+
+
+@user.command("activate")
+@click.argument("name")
+@pass_ctx
+def user_activate(ctx: Ctx, name: str) -> None:
+    """NAME wieder aktivieren."""
+    from episodes.users import set_active
+
+    with ctx.session() as s:
+        set_active(s, _existing_user(s, name), True, actor="cli")
+    click.echo(f"{name} ist wieder aktiv.")
 
 
 def _existing_user(s: Any, name: str) -> Any:

@@ -11,6 +11,22 @@
   document.querySelectorAll("select[data-autosubmit]").forEach(function (el) {
     el.addEventListener("change", function () { el.form.submit(); });
   });
+  // a file over the server's limit is refused here, before any byte is sent
+  document.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
+    input.form.addEventListener("submit", function (event) {
+      var max = Number(input.getAttribute("data-max-bytes"));
+      var file = input.files && input.files[0];
+      var note = input.form.querySelector("[data-too-big]");
+      if (file && file.size > max) {
+        event.preventDefault();
+        note.textContent = "Die Datei „" + file.name + "“ ist zu groß (höchstens " +
+          Math.floor(max / 1048576) + " MB). Bitte eine kleinere Fassung hochladen.";
+        note.hidden = false;
+      } else if (note) {
+        note.hidden = true;
+      }
+    });
+  });
   var holder = document.querySelector("[data-live-series]");
   if (!holder) { return; }
   var url = "/live/progress?series_id=" + encodeURIComponent(holder.getAttribute("data-live-series"));

@@ -188,3 +188,38 @@ def test_notifications_and_live_progress_show_worker_updates(live: Live) -> None
     assert data["episodes"][str(ep_id)]["progress"] == 61.0
     with live.db.session() as s:
         assert s.query(Notification).count() == 1
+
+
+def test_publish_delay_is_measured_on_the_virtual_clock(live: Live) -> None:
+    """With compressed time (the demo), wtg_publish_delay_seconds converts the real publication
+    time to the scheduler's clock: 2 real seconds after the slot at 1800x are one virtual hour
+    (not the years between the season's dates and today)."""
+    from datetime import UTC, datetime, timedelta
+
+    from episodes.models import SchedulerClock
+
+    scale = 1800.0
+    post_id = live.ids["post0-mastodon"]
+    real_start = datetime(2020, 1, 1, tzinfo=UTC)
+    with live.db.session() as s:
+        slot = s.get(Post, post_id).slot_at
+        s.add(SchedulerClock(name="default", scale=scale, virtual_start=slot - timedelta(hours=1),
+                             real_start=real_start))
+        published = real_start + timedelta(hours=1) / scale + timedelta(seconds=2)
+        for target in (PostState.READY, PostState.QUEUED, PostState.UPLOADING,
+                       PostState.PROCESSING, PostState.PUBLISHING):
+            assert store.transition(s, post_id, target)
+        assert store.transition(s, post_id, PostState.PUBLISHED, published_at=published)
+    compressed = live.settings.model_copy(update={"time_scale": scale})
+    app = create_app(compressed, db=live.db)
+    server = Server(app)
+    try:
+        text = httpx.get(f"{server.url}/metrics", timeout=30, headers={
+            "Authorization": f"Bearer {live.tokens['vera']}"}).text
+    finally:
+        server.stop()
+        app.state.wtg.celery.close()
+    total = re.search(r'^wtg_publish_delay_seconds_sum\{platform="mastodon"\} (\S+)$', text, re.M)
+    assert total and abs(float(total.group(1)) - 3600.0) < 1.0, total
+    assert 'wtg_publish_delay_seconds_bucket{le="1800.0",platform="mastodon"} 0.0' in text
+    assert 'wtg_publish_delay_seconds_bucket{le="3600.0",platform="mastodon"} 1.0' in text

@@ -59,7 +59,7 @@ def test_upload_approve_and_watch_publication(
         expect(page.get_by_test_id("approval-state")).to_contain_text("Nicht freigegeben")
         expect(page.get_by_test_id("preview-mastodon-lup")).to_contain_text("Die Tafel in Hagenow")
         assert page.get_by_role("button", name="freigeben").count() == 0  # editors cannot
-        page.get_by_role("button", name="Abmelden").click()
+        page.get_by_role("button", name="Abmelden", exact=True).click()
 
         login_page(page, live.url, "anton")
         page.goto(f"{live.url}/episodes/{ep}")

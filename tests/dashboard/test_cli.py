@@ -94,3 +94,40 @@ def test_web_refuses_without_secret_and_serves_with_one(tmp_path: Path, redis_ur
         proc.wait(15)
         if proc.stdout:
             proc.stdout.close()
+
+
+def test_user_unlock_logout_and_deactivate(tmp_path: Path, redis_url: str) -> None:
+    """`wtg user list` shows sessions and the wait after failed logins; `unlock` lets the
+    account (or a client) try again at once; `logout` and `deactivate` end the sessions."""
+    from episodes import logins
+    from episodes.users import authenticate, create_user
+
+    env = _config(tmp_path, redis_url)
+    assert _wtg(env, "init").returncode == 0
+    db = Database(f"sqlite:///{tmp_path / 'wtg.db'}")
+    try:
+        with db.session() as s:
+            anna = create_user(s, "anna", "ein-langes-passwort", role="editor", actor="test")
+            logins.open_session(s, anna, hours=1, client="127.0.0.1")
+            logins.open_session(s, anna, hours=1, client="10.0.0.7")
+            for _ in range(logins.ACCOUNT.free + 1):
+                authenticate(s, "anna", "falsch", client="192.0.2.9")
+        listed = _wtg(env, "user", "list")
+        assert "anna: editor, 2 Sitzung(en), 6 Fehlversuche (wartet bis" in listed.stdout, listed
+        unlocked = _wtg(env, "user", "unlock", "anna")
+        assert unlocked.returncode == 0 and "wieder sofort anmelden" in unlocked.stdout
+        by_client = _wtg(env, "user", "unlock", "--client", "192.0.2.9")
+        assert by_client.returncode == 0, by_client.stderr
+        with db.session() as s:
+            assert logins.throttles(s) == []
+        out = _wtg(env, "user", "logout", "anna")
+        assert out.returncode == 0 and "2 Sitzung(en) von anna beendet" in out.stdout
+        with db.session() as s:
+            logins.open_session(s, s.get(User, anna.id), hours=1)
+        assert _wtg(env, "user", "deactivate", "anna").returncode == 0
+        with db.session() as s:
+            assert logins.session_counts(s) == {}
+            assert s.get(User, anna.id).active is False
+        assert "deaktiviert" in _wtg(env, "user", "list").stdout
+    finally:
+        db.dispose()

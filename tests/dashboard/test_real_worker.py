@@ -71,7 +71,7 @@ def test_upload_to_public_post_through_a_real_worker(
             expect(page.locator("video track[kind='captions'][srclang='de']").or_(
                 page.locator("video source"))).not_to_have_count(0)
             screenshot(page, "10-real-worker-ready")
-            page.get_by_role("button", name="Abmelden").click()
+            page.get_by_role("button", name="Abmelden", exact=True).click()
 
             login_page(page, server.url, "anton")
             page.goto(f"{server.url}/episodes/{episode_id}")
