@@ -51,6 +51,7 @@ from .platforms.errors import (
     CredentialsExpired,
     PermanentError,
     PlatformError,
+    ProtocolError,
     RateLimited,
     ScheduleTooClose,
     TransientError,
@@ -385,6 +386,10 @@ class _Driver:
             except _GiveUp:
                 self._staff(S.NEEDS_ATTENTION, err.as_record(), step, "wiederholt gescheitert")
                 return self._out()
+        except ProtocolError as err:  # an answer we could not understand: for the engineers
+            log.exception("post %s: unexpected answer in %s", self.post_id, step)
+            self._unsure_then(S.NEEDS_ATTENTION, err.as_record(), step, _title(err))
+            return self._out()
         except PermanentError as err:
             target = S.NEEDS_ATTENTION if err.kind in FIXABLE_BY_STAFF else S.FAILED
             self._unsure_then(target, err.as_record(), step, _title(err))
@@ -396,10 +401,11 @@ class _Driver:
         except LeaseLost:
             raise
         except Exception as exc:  # a bug of ours: never guess about a publish
-            log.exception("post %s: unexpected error in %s", self.post_id, step)
+            log.exception("post %s: internal error in %s", self.post_id, step)
             self._unsure_then(S.NEEDS_ATTENTION, _problem(
-                "internal", f"Technischer Fehler in wtg ({type(exc).__name__}). Bitte die "
-                "Technik informieren; der Beitrag wartet."), step, "technischer Fehler")
+                "internal", f"Interner Fehler in wtg ({type(exc).__name__}: {exc}). Bitte die "
+                "Technik informieren; der Beitrag wartet, nichts wird doppelt gesendet."),
+                step, "interner Fehler")
             return self._out()
 
     def _handlers(self) -> dict[PostState, Any]:

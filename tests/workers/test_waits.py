@@ -229,3 +229,24 @@ def test_captions_failing_past_their_deadline_need_staff_and_a_retry_sends_only_
             assert s.get(Post, post.id).remote["captions_done"] is True
     finally:
         w.rt.db.dispose()
+
+
+def test_a_bug_or_an_unexpected_answer_is_an_internal_error_never_a_rejection(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mastodon: MastodonSandbox,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """An answer our code cannot handle (here: a media upload answered without an id, which
+    makes the adapter raise KeyError) is logged with its traceback and puts the post in
+    needs_attention as „interner Fehler“ — it is not turned into a platform rejection."""
+    mastodon.inject(Fault("POST", r"^/api/v2/media$", status=202, body={"type": "video"}))
+    w = make_world(tmp_path, monkeypatch, {"mastodon-lup": mastodon})
+    try:
+        w.queue("mastodon-lup")
+        with caplog.at_level("ERROR", logger="wtg.publishing"):
+            out = run_post(w.rt, w.post_ids["mastodon-lup"], "w1")
+        post = w.post("mastodon-lup")
+        assert post.state == PostState.NEEDS_ATTENTION and out.again is None
+        assert post.last_error["kind"] == "internal"
+        assert "KeyError" in post.last_error["message_de"]
+        assert any(r.exc_info and r.exc_info[0] is KeyError for r in caplog.records)
+    finally:
+        w.rt.db.dispose()

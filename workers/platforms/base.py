@@ -58,7 +58,7 @@ import requests
 from config.credentials import MissingCredential
 from episodes.captions import PostText, TextLimits, hashtag_problems, measure
 
-from .errors import ConnectionLost, PlatformError, ProtocolError
+from .errors import ConnectionLost, PlatformError
 
 log = logging.getLogger("wtg.platforms")
 
@@ -349,8 +349,9 @@ class Platform(ABC):
             raise
         except requests.RequestException as exc:  # an adapter forgot to translate one
             raise ConnectionLost(self.SPEC.name, f"{step}: {type(exc).__name__}") from exc
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ProtocolError(self.SPEC.name, f"{step}: {type(exc).__name__}: {exc}") from exc
+        # anything else (KeyError, TypeError ...) is a bug of ours or an answer we did not
+        # expect: it propagates as it is, so the orchestrator logs it with its traceback and
+        # hands the post to staff as "interner Fehler" -- never as "the platform said no"
         log.debug("%s.%s done in %.2fs", self.SPEC.name, step, time.monotonic() - started)
         return result
 
