@@ -13,6 +13,7 @@ from episodes import store
 from episodes.lifecycle import WAITING_FOR_STAFF, PostState
 from episodes.models import Episode, Role, utcnow
 from episodes.review import ReviewError, approve, cleared, update_texts
+from workers.task_names import MEDIA_PREPARE, PUBLISH_RUN
 
 from .app import Wtg
 from .auth import Staff
@@ -53,7 +54,7 @@ def edit_texts(deps: Wtg, staff: Staff, episode_id: int, values: Mapping[str, An
         busy = ep.media_status in ("queued", "probing", "transcoding")
         again = bool(changed) and bool(ep.source_path) and (busy or "title" in changed)
     if again:
-        deps.send("wtg.media.prepare", episode_id)
+        deps.send(MEDIA_PREPARE, episode_id)
     return changed
 
 
@@ -95,7 +96,7 @@ def retry_post(deps: Wtg, staff: Staff, post_id: int) -> None:
         if not moved:
             raise ActionError(409, "race", "Der Beitrag hat sich gerade geändert. Bitte neu laden.")
         store.audit(s, staff.username, "post.retry", f"post:{post_id}", from_state=post.state)
-    deps.send("wtg.publish.run", post_id)
+    deps.send(PUBLISH_RUN, post_id)
 
 
 __all__ = ["ActionError", "approve_episode", "edit_texts", "not_found", "retry_post"]

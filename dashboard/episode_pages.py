@@ -17,6 +17,7 @@ from episodes import store
 from episodes.models import Episode, Role
 from episodes.review import ReviewError, check_editable, cleared, media_changed
 from episodes.subtitles import Cue, SubtitleError, SubtitleTrack, load_subtitles, normalise, to_srt
+from workers.task_names import MEDIA_PREPARE
 
 from .actions import ActionError, approve_episode, edit_texts
 from .app import Wtg
@@ -179,7 +180,7 @@ async def upload_source(request: Request, episode_id: RowId,
         ep.probe = checked.probe
         ep.media_problems = checked.problems
         media_changed(s, ep, staff.username, "episode.upload_source", file=checked.path.name)
-    deps.send("wtg.media.prepare", episode_id)
+    deps.send(MEDIA_PREPARE, episode_id)
     return RedirectResponse(f"/episodes/{episode_id}?ok=uploaded", status_code=303)
 
 
@@ -219,7 +220,7 @@ def _use_subtitles(deps: Wtg, staff: Staff, episode_id: int, path: Path, action:
         media_changed(s, ep, staff.username, action, file=path.name, notes=list(notes or []))
         has_source = bool(ep.source_path)
     if has_source:
-        deps.send("wtg.media.prepare", episode_id)
+        deps.send(MEDIA_PREPARE, episode_id)
 
 
 # --- subtitle cue editor ----------------------------------------------------------------------

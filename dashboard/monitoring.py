@@ -37,7 +37,7 @@ from prometheus_client.registry import Collector
 
 from episodes import store
 from episodes.slots import clock_anchor
-from workers.app import QUEUES
+from workers.task_names import QUEUES
 
 from .auth import Staff, bearer_user
 

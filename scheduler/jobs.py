@@ -43,13 +43,14 @@ from episodes.slots import (
     scheduled_past,
     stale_posts,
 )
+from workers.task_names import PUBLISH_PREFLIGHT, PUBLISH_RUN
 
 from .clock import Clock
 
 log = logging.getLogger("wtg.scheduler")
 S = PostState
-PUBLISH = "wtg.publish.run"
-PREFLIGHT = "wtg.publish.preflight"
+PUBLISH = PUBLISH_RUN
+PREFLIGHT = PUBLISH_PREFLIGHT
 
 
 class Sender(Protocol):
@@ -226,7 +227,7 @@ def send_publish(deps: Deps, post_ids: Sequence[int]) -> int:
     sent = 0
     for pid in post_ids:
         try:
-            deps.sender.send_task(PUBLISH, args=[pid], queue="publish")
+            deps.sender.send_task(PUBLISH, args=[pid])
             sent += 1
         except Exception:  # the broker is down: the sweep retries
             log.exception("could not send %s for post %s", PUBLISH, pid)
@@ -250,7 +251,7 @@ def fire_preflight(deps: Deps, episode_id: int, kind: str) -> bool:
         if ep is None or not _waiting(ep):
             return False
     try:
-        deps.sender.send_task(PREFLIGHT, args=[episode_id, kind], queue="publish")
+        deps.sender.send_task(PREFLIGHT, args=[episode_id, kind])
     except Exception:
         log.exception("could not send %s for episode %s", PREFLIGHT, episode_id)
         return False

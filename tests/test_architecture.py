@@ -98,3 +98,22 @@ def test_a_forbidden_import_is_caught(tmp_path: Path, room: str, line: str) -> N
     (tmp_path / room / "intruder.py").write_text(line + "\n", encoding="utf-8")
     found = violations(tmp_path)
     assert found and all(f.startswith(f"{room}/intruder.py:") for f in found), found
+
+
+def test_task_names_and_queues_live_in_one_module() -> None:
+    """Task names are spelled only in workers/task_names.py, and senders never pick a queue
+    (the routes there do)."""
+    import re
+
+    name = re.compile(r"""["']wtg\.(?:media|publish|notify)\.\w+["']""")
+    queue = re.compile(r"send_task\([^)]*\bqueue\s*=", re.S)
+    found = []
+    for pkg in PACKAGES:
+        for path in sorted((REPO / pkg).rglob("*.py")):
+            if path.name == "task_names.py" or "migrations" in path.parts:
+                continue
+            text = path.read_text(encoding="utf-8")
+            found += [f"{path.relative_to(REPO)}: {m.group(0)}" for m in name.finditer(text)]
+            found += [f"{path.relative_to(REPO)}: send_task(..., queue=...)"
+                      for _ in queue.finditer(text)]
+    assert found == []

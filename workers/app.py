@@ -28,12 +28,9 @@ from celery.worker.consumer import Consumer
 
 from config import Settings
 
-QUEUES = ("media", "publish")
-ROUTES = {
-    "wtg.media.*": {"queue": "media"},
-    "wtg.publish.*": {"queue": "publish"},
-    "wtg.notify.*": {"queue": "publish"},
-}
+from .task_names import PUBLISH_QUEUE, QUEUES, ROUTES
+
+__all__ = ["QUEUES", "ROUTES", "make_celery"]
 
 
 def make_celery(settings: Settings, broker_url: str) -> Celery:
@@ -59,7 +56,7 @@ def make_celery(settings: Settings, broker_url: str) -> Celery:
         redis_socket_keepalive=True,
         redis_backend_health_check_interval=REDIS_SOCKETS["health_check_interval"],
         task_routes=ROUTES,
-        task_default_queue="publish",
+        task_default_queue=PUBLISH_QUEUE,
         task_track_started=True,
         result_expires=7 * 24 * 3600,
         broker_connection_retry_on_startup=True,

@@ -23,6 +23,7 @@ from celery import shared_task
 
 from config.logging import bind
 
+from . import task_names as names
 from .runtime import runtime
 
 log = logging.getLogger("wtg.tasks")
@@ -33,51 +34,49 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-@shared_task(name="wtg.media.prepare", bind=True, acks_late=True)
+@shared_task(name=names.MEDIA_PREPARE, bind=True, acks_late=True)
 def prepare_media(self: Any, episode_id: int) -> dict[str, Any]:
     from .media_jobs import prepare_episode
 
-    with bind(task="wtg.media.prepare", episode=episode_id):
+    with bind(task=names.MEDIA_PREPARE, episode=episode_id):
         return prepare_episode(runtime(), episode_id, task=self)
 
 
-@shared_task(name="wtg.publish.run", bind=True, acks_late=True)
+@shared_task(name=names.PUBLISH_RUN, bind=True, acks_late=True)
 def publish_run(self: Any, post_id: int) -> dict[str, Any]:
     from .publishing import run_post
 
-    with bind(task="wtg.publish.run", post=post_id):
+    with bind(task=names.PUBLISH_RUN, post=post_id):
         outcome = run_post(runtime(), post_id, worker_id())
         if outcome.again is not None:
-            self.app.send_task(
-                "wtg.publish.run", args=[post_id], countdown=outcome.again, queue="publish"
-            )
+            self.app.send_task(names.PUBLISH_RUN, args=[post_id], countdown=outcome.again)
         for note in outcome.notifications:
-            self.app.send_task("wtg.notify.send", args=[note], queue="publish")
+            self.app.send_task(names.NOTIFY_SEND, args=[note])
         return outcome.to_dict()
 
 
-@shared_task(name="wtg.publish.check_account", acks_late=True)
+@shared_task(name=names.PUBLISH_CHECK_ACCOUNT, acks_late=True)
 def check_account(account: str) -> dict[str, Any]:
     from .publishing import check_account_credentials
 
-    with bind(task="wtg.publish.check_account", account=account):
+    with bind(task=names.PUBLISH_CHECK_ACCOUNT, account=account):
         return check_account_credentials(runtime(), account)
 
 
-@shared_task(name="wtg.publish.preflight", bind=True, acks_late=True)
+@shared_task(name=names.PUBLISH_PREFLIGHT, bind=True, acks_late=True)
 def preflight(self: Any, episode_id: int, kind: str) -> dict[str, Any]:
     from .preflight import run_preflight
 
-    with bind(task="wtg.publish.preflight", episode=episode_id, kind=kind):
+    with bind(task=names.PUBLISH_PREFLIGHT, episode=episode_id, kind=kind):
         report = run_preflight(runtime(), episode_id, kind, network=True)
         if report.notification is not None:
-            self.app.send_task("wtg.notify.send", args=[report.notification], queue="publish")
+            self.app.send_task(names.NOTIFY_SEND, args=[report.notification])
         return report.to_dict()
 
 
-@shared_task(name="wtg.notify.send", acks_late=True)
+@shared_task(name=names.NOTIFY_SEND, acks_late=True)
 def notify_send(notification_id: int) -> dict[str, Any]:
     from .notify import deliver
 
-    with bind(task="wtg.notify.send", notification=notification_id):
+    with bind(task=names.NOTIFY_SEND, notification=notification_id):
         return deliver(runtime(), notification_id)

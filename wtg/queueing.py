@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from episodes.models import Episode, MediaStatus
+from workers.task_names import MEDIA_PREPARE
 
 
 def queue_media_for(app: Any, series_id: int, *, send: bool = True) -> int:
@@ -14,5 +15,5 @@ def queue_media_for(app: Any, series_id: int, *, send: bool = True) -> int:
             Episode.series_id == series_id, Episode.media_status == MediaStatus.QUEUED)]
     if send:
         for episode_id in ids:
-            app.celery.send_task("wtg.media.prepare", args=[episode_id], queue="media")
+            app.celery.send_task(MEDIA_PREPARE, args=[episode_id])
     return len(ids)

@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from workers.task_names import NOTIFY_SEND
+
 log = logging.getLogger("wtg.supervise")
 
 #: (exit code, seconds until the restart, restarts in this series)
@@ -160,7 +162,7 @@ def crash_notifier(open_app: Callable[[], Any], name: str) -> CrashHandler:
         with app.db.session() as s:
             note = store.notify(s, "warning" if series == 1 else "error", title, body)
         try:
-            app.celery.send_task("wtg.notify.send", args=[note], queue="publish", retry=False)
+            app.celery.send_task(NOTIFY_SEND, args=[note], retry=False)
         except Exception:  # the broker may be what is down; the outbox keeps it
             log.warning("Benachrichtigung %s nicht eingereiht (Broker?)", note)
 
