@@ -1,12 +1,16 @@
 """What each account will receive for an episode, measured in its platform's unit, with the
-adapter's own German findings (``Platform.check_text``). Pure apart from reading settings."""
+German findings of the platform's capability data (``episodes.capabilities.check_text`` — the
+same check the season load, the pre-flight and the adapters run). Pure apart from reading
+settings: no adapter, no credentials."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
-from config import InMemoryCredentials, Settings
+from config import Settings
+from episodes.capabilities import capabilities, check_text, text_limits
 from episodes.captions import LengthUnit, PostText, measure, render_for
 
 UNIT_DE = {LengthUnit.CHARS: "Zeichen", LengthUnit.BYTES: "Byte",
@@ -32,21 +36,12 @@ class Preview:
         return self.body_max is not None and self.body_len > self.body_max
 
 
-def _adapter(settings: Settings, account: str, platform: str) -> Any | None:
-    from workers.platforms.base import Account, adapter_class
-
+def _account(settings: Settings, name: str, platform: str) -> Any:
+    """The configured account, or a stand-in with the platform's defaults."""
     try:
-        cls = adapter_class(platform)
+        return settings.account(name)
     except KeyError:
-        return None
-    try:
-        cfg = settings.account(account)
-        api_base, options, display = cfg.api_base, dict(cfg.options), cfg.display_name
-    except KeyError:
-        api_base, options, display = "http://127.0.0.1", {}, account
-    acc = Account(name=account, platform=platform, display_name=display or account,
-                  api_base=api_base, options=options)
-    return cls(acc, InMemoryCredentials())
+        return SimpleNamespace(name=name, platform=platform, options={}, profile=None)
 
 
 def previews(settings: Settings, episode: Any, series: Any,
@@ -55,20 +50,22 @@ def previews(settings: Settings, episode: Any, series: Any,
     out = []
     for name, platform in accounts:
         text = render_for(episode, series, platform)
-        adapter = _adapter(settings, name, platform)
-        if adapter is None:
+        try:
+            caps = capabilities(platform)
+        except KeyError:
             out.append(Preview(account=name, platform=platform, label=platform, text=text,
                                body_len=len(text.body), body_max=None, unit_de="Zeichen"))
             continue
-        lim = adapter.text_limits()
+        account = _account(settings, name, platform)
+        lim = text_limits(account)
         out.append(Preview(
-            account=name, platform=platform, label=adapter.SPEC.label, text=text,
+            account=name, platform=platform, label=caps.label, text=text,
             body_len=measure(text.body, lim.body_unit, url_weight=lim.url_weight),
             body_max=lim.body_max, unit_de=UNIT_DE.get(lim.body_unit, "Zeichen"),
             title_len=(measure(text.title or "", lim.title_unit)
                        if lim.title_max is not None else None),
             title_max=lim.title_max, title_unit_de=UNIT_DE.get(lim.title_unit, "Zeichen"),
-            problems=adapter.check_text(text),
+            problems=check_text(account, text, limits=lim),
         ))
     return out
 

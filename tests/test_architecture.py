@@ -117,3 +117,11 @@ def test_task_names_and_queues_live_in_one_module() -> None:
             found += [f"{path.relative_to(REPO)}: send_task(..., queue=...)"
                       for _ in queue.finditer(text)]
     assert found == []
+
+
+def test_text_checks_build_no_network_client() -> None:
+    """Pre-flight and the previews read the platforms' capability data; neither builds an
+    adapter (with fake credentials) just to learn a text limit."""
+    for module in ("workers/preflight.py", "dashboard/preview.py", "episodes/season.py"):
+        found = [m for _, m in imports_of(REPO / module) if m.startswith("workers.platforms")]
+        assert found == [], (module, found)

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from episodes import store
+from episodes.capabilities import profile_for
 from episodes.lifecycle import PostState
 from episodes.models import Episode, MediaStatus, Post, Rendition
 
 from .media import FitOptions, MediaError, load_profiles, prepare
-from .publishing import profile_for
 from .runtime import Runtime
 
 log = logging.getLogger("wtg.media")

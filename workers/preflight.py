@@ -16,15 +16,13 @@ from types import SimpleNamespace
 from typing import Any
 
 from config import Settings
-from config.credentials import MissingCredential
 from episodes import store
-from episodes.capabilities import validate_account
+from episodes.capabilities import check_text, profile_for, validate_account
 from episodes.captions import render_for
 from episodes.models import Account as AccountRow
 from episodes.models import Episode, MediaStatus, PreflightResult, utcnow
 
-from .platforms.base import Account, adapter_class
-from .publishing import DbQuota, check_account_credentials, profile_for
+from .publishing import DbQuota, check_account_credentials
 from .runtime import Runtime
 
 
@@ -52,8 +50,9 @@ class PreflightReport:
 def text_problems(settings: Settings, series: Any, episode: Any) -> list[tuple[str, str]]:
     """(account, German problem) for every account of the series whose text is out of limits.
 
-    Never raises for bad account options: an account whose options do not fit its platform
-    (``episodes.capabilities``) is reported with those problems instead of being checked."""
+    Pure (no adapter, no credentials): the platform's capability data
+    (``episodes.capabilities``). Never raises for bad account options: an account whose options
+    do not fit its platform is reported with those problems instead of being checked."""
     out = []
     for name in series.accounts:
         try:
@@ -64,15 +63,7 @@ def text_problems(settings: Settings, series: Any, episode: Any) -> list[tuple[s
         if invalid:
             out += [(acc.name, problem) for problem in invalid]
             continue
-        try:
-            adapter = adapter_class(acc.platform)(
-                Account(name=acc.name, platform=acc.platform, display_name=acc.name,
-                        api_base=acc.api_base, options=dict(acc.options)), _NoSecrets())
-            found = adapter.check_text(render_for(episode, series, acc.platform))
-        except (KeyError, ValueError, TypeError) as exc:  # options the models do not cover yet
-            out.append((acc.name, f"Konto {acc.name}: die Kontoeinstellungen passen nicht zur "
-                                  f"Plattform {acc.platform} ({exc}). Bitte options prüfen."))
-            continue
+        found = check_text(acc, render_for(episode, series, acc.platform))
         out += [(acc.name, problem) for problem in found]
     return out
 
@@ -164,16 +155,3 @@ def run_preflight(rt: Runtime, episode_id: int, kind: str, *, network: bool) -> 
                 s, "warning", f"{ep.label}: Vorabprüfung ({kind}) nicht bestanden",
                 "\n".join(p["message_de"] for p in report.problems), episode_id=ep.id)
     return report
-
-
-class _NoSecrets:
-    """Text checks need no credentials."""
-
-    def get(self, key: str) -> str | None:
-        return None
-
-    def require(self, key: str) -> str:
-        raise MissingCredential("preflight", key)
-
-    def update(self, values: Any) -> None:
-        return None

@@ -29,7 +29,7 @@ from config import AccountSettings
 from config.credentials import MissingCredential
 from config.loader import credentials_for
 from episodes import store
-from episodes.capabilities import parse_options
+from episodes.capabilities import parse_options, profile_for
 from episodes.captions import render_for
 from episodes.clock import clock_for
 from episodes.lifecycle import IN_FLIGHT, PostState
@@ -63,14 +63,6 @@ from .waits import MAX_COUNTDOWN, Deadlines, next_look, overdue_de
 log = logging.getLogger("wtg.publishing")
 S = PostState
 
-#: which rendition profile an account gets unless its settings name one
-DEFAULT_PROFILE = {
-    "youtube": "landscape",
-    "facebook": "landscape",
-    "instagram": "vertical-burned",
-    "tiktok": "vertical-burned",
-    "mastodon": "landscape-burned",
-}
 MAX_TRANSIENT_ATTEMPTS = 12
 RESTART_UPLOAD_AFTER = ("processing_failed", "rejected")
 #: permanent errors a person can fix without changing the episode (-> needs_attention)
@@ -94,10 +86,6 @@ class Outcome:
 
 class LeaseLost(Exception):
     """Another worker took the post over (ours expired); stop at once."""
-
-
-def profile_for(account: AccountSettings) -> str:
-    return account.profile or DEFAULT_PROFILE[account.platform]
 
 
 def adapter_for(rt: Runtime, account: AccountSettings) -> Platform:

@@ -8,6 +8,9 @@ its minimum lead). Pure: no HTTP, nothing but settings in and German problems ou
                                             muss ein Vielfaches von 262144 sein"]
     validate_settings(settings)         -> every account, plus native_schedule_hours against
                                            each natively scheduling account's lead
+    profile_for(account)                -> the rendition profile the account gets
+    text_limits(account) / check_text(account, text) -> what the account's text may be, and
+                                           its problems in German (``text.py``)
 
 The ``wtg`` command runs ``validate_settings`` at start-up and stops with these messages.
 """
@@ -21,9 +24,11 @@ from pydantic import ValidationError
 
 from config.loader import german_error
 from config.settings import AccountSettings, Settings
+from episodes.captions import PostText, TextLimits
 
 from . import facebook, instagram, mastodon, tiktok, youtube
 from .common import Capabilities, Options
+from .text import limits_for, text_problems
 
 #: between handing a post to the platform (``native_schedule_hours`` before the slot) and the
 #: scheduling call lie the upload and the platform's processing; this much time is kept for
@@ -46,6 +51,33 @@ for _module in (facebook, instagram, youtube, mastodon, tiktok):
 def capabilities(platform: str) -> Capabilities:
     """The platform's capability facts (KeyError for an unknown platform)."""
     return _REGISTRY[platform]
+
+
+def profile_for(account: Any) -> str:
+    """The rendition profile ``account`` gets: its own setting, else the platform's default."""
+    return getattr(account, "profile", None) or _REGISTRY[account.platform].default_profile
+
+
+def options_view(account: Any) -> Any:
+    """The account's options as the typed model where they are valid; else the raw values as
+    attributes (a text check must not fail on an option it does not read)."""
+    try:
+        return options_model(account.platform).model_validate(dict(account.options))
+    except (KeyError, ValidationError):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(**dict(account.options))
+
+
+def text_limits(account: Any, *, instance_max: int | None = None) -> TextLimits:
+    """What ``account``'s text is measured against (platform, account options, instance)."""
+    return limits_for(account.platform, options_view(account), instance_max=instance_max)
+
+
+def check_text(account: Any, text: PostText, *, limits: TextLimits | None = None) -> list[str]:
+    """German problems of ``text`` for ``account`` (empty: fine). Pure."""
+    return text_problems(account.platform, text, limits or text_limits(account),
+                         options_view(account))
 
 
 def options_model(platform: str) -> type[Options]:
@@ -134,6 +166,7 @@ def _hours(delta: timedelta) -> str:
 
 
 __all__ = [
-    "SCHEDULE_SAFETY_MARGIN", "Capabilities", "Options", "capabilities", "options_model",
-    "parse_options", "validate_account", "validate_settings",
+    "SCHEDULE_SAFETY_MARGIN", "Capabilities", "Options", "capabilities", "check_text",
+    "options_model", "options_view", "parse_options", "profile_for", "text_limits",
+    "validate_account", "validate_settings",
 ]

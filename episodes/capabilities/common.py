@@ -79,4 +79,6 @@ class Capabilities:
     min_schedule_lead: timedelta = timedelta(0)
     #: how far ahead at most (None: nothing documented)
     max_schedule_lead: timedelta | None = None
+    #: the rendition profile (config/media.toml) an account gets unless its settings name one
+    default_profile: str = "landscape"
     source: str = ""

@@ -37,7 +37,8 @@ class FacebookOptions(Options):
 
 
 CAPABILITIES = Capabilities(
-    platform="facebook", label="Facebook", options=FacebookOptions, native_scheduling=True,
+    platform="facebook", label="Facebook", default_profile="landscape",
+    options=FacebookOptions, native_scheduling=True,
     min_schedule_lead=timedelta(minutes=MIN_LEAD_MINUTES),
     max_schedule_lead=timedelta(days=MAX_LEAD_DAYS), source="[code FB-REELS-SAMPLE]; max [3p]",
 )

@@ -29,6 +29,7 @@ class InstagramOptions(Options):
 
 
 CAPABILITIES = Capabilities(
-    platform="instagram", label="Instagram", options=InstagramOptions, native_scheduling=False,
+    platform="instagram", label="Instagram", default_profile="vertical-burned",
+    options=InstagramOptions, native_scheduling=False,
     source="PLATFORM-APIS 2.11: no scheduling in the API [code IG-SAMPLE]",
 )

@@ -29,6 +29,7 @@ class MastodonOptions(Options):
 
 
 CAPABILITIES = Capabilities(
-    platform="mastodon", label="Mastodon", options=MastodonOptions, native_scheduling=True,
+    platform="mastodon", label="Mastodon", default_profile="landscape-burned",
+    options=MastodonOptions, native_scheduling=True,
     min_schedule_lead=timedelta(minutes=MIN_LEAD_MINUTES), source="[doc M-STAT]",
 )

@@ -40,6 +40,7 @@ def chunk_problem(options: TikTokOptions, api_base: str) -> str | None:
 
 
 CAPABILITIES = Capabilities(
-    platform="tiktok", label="TikTok", options=TikTokOptions, native_scheduling=False,
+    platform="tiktok", label="TikTok", default_profile="vertical-burned",
+    options=TikTokOptions, native_scheduling=False,
     source="PLATFORM-APIS 5.4: scheduling none in the API [doc TT-MT]",
 )

@@ -62,6 +62,7 @@ class YouTubeOptions(Options):
 
 
 CAPABILITIES = Capabilities(
-    platform="youtube", label="YouTube", options=YouTubeOptions, native_scheduling=True,
+    platform="youtube", label="YouTube", default_profile="landscape",
+    options=YouTubeOptions, native_scheduling=True,
     source="PLATFORM-APIS 3.9: no documented lead",
 )

@@ -249,7 +249,7 @@ def test_a_narrated_season_in_mixed_formats_goes_out_exactly_once_everywhere(
 
 
 def _profile(stack: Any, account: str) -> str:
-    from workers.publishing import profile_for
+    from episodes.capabilities import profile_for
 
     return profile_for(stack.settings.account(account))
 

@@ -14,11 +14,12 @@ import pytest
 from config import settings_from_dict
 from config.credentials import env_prefix
 from episodes import store
+from episodes.capabilities import capabilities
 from episodes.lifecycle import PostState
 from episodes.models import Episode, MediaStatus, Post, Rendition, Series
 from sandbox import Sandbox
 from tests.platforms.conftest import write_video
-from workers.publishing import DEFAULT_PROFILE, Outcome, run_post
+from workers.publishing import Outcome, run_post
 from workers.runtime import Runtime
 
 FAST = {"poll_interval_min": 0.0, "poll_interval_max": 0.05, "retry_backoff": 0.01,
@@ -87,7 +88,7 @@ def make_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                      description="Ehrenamt in Matzlow.", media_status=MediaStatus.VERIFIED,
                      subtitle_path=str(tmp_path / "x.srt"))
         series.episodes.append(ep)
-        for prof in {DEFAULT_PROFILE[a.platform] for a in settings.accounts}:
+        for prof in {capabilities(a.platform).default_profile for a in settings.accounts}:
             ep.renditions.append(Rendition(
                 profile=prof, cache_key="k", path=str(video.path), sha256=video.sha256,
                 size=video.size, width=1920, height=1080, duration=42.0, verified=True))

@@ -56,7 +56,8 @@ from typing import Any, ClassVar, Protocol
 import requests
 
 from config.credentials import MissingCredential
-from episodes.captions import PostText, TextLimits, hashtag_problems, measure
+from episodes.capabilities import check_text, text_limits
+from episodes.captions import PostText, TextLimits
 
 from .errors import ConnectionLost, PlatformError
 
@@ -246,44 +247,10 @@ class Platform(ABC):
 
     # --- checks at queue time (pure, no network) -------------------------------------------
     def check_text(self, text: PostText) -> list[str]:
-        """Problems with ``text`` for this platform, as German sentences (empty: fine)."""
-        lim = self.text_limits()
-        label = self.SPEC.label
-        out: list[str] = []
-        n = measure(text.body, lim.body_unit, url_weight=lim.url_weight)
-        if n > lim.body_max:
-            out.append(
-                f"{label}: der Text ist {n} {_unit_de(lim.body_unit)} lang, erlaubt sind "
-                f"{lim.body_max}."
-            )
-        if lim.title_max is not None:
-            title = text.title or ""
-            t = measure(title, lim.title_unit)
-            if not title.strip():
-                out.append(f"{label}: der Titel fehlt.")
-            elif t > lim.title_max:
-                out.append(
-                    f"{label}: der Titel ist {t} {_unit_de(lim.title_unit)} lang, erlaubt sind "
-                    f"{lim.title_max}."
-                )
-            bad = sorted({c for c in title if c in lim.title_forbidden})
-            if bad:
-                shown = " ".join(bad)
-                out.append(f"{label}: der Titel darf diese Zeichen nicht enthalten: {shown}")
-        if lim.hashtags_max is not None and len(text.hashtags) > lim.hashtags_max:
-            out.append(
-                f"{label}: {len(text.hashtags)} Hashtags, erlaubt sind {lim.hashtags_max}."
-            )
-        for tag in hashtag_problems(text.hashtags):
-            out.append(
-                f"{label}: der Hashtag {tag} würde an einem Sonderzeichen abgeschnitten "
-                "(nur Buchstaben, Ziffern und _ verwenden)."
-            )
-        out.extend(self._check_text(text))
-        return out
-
-    def _check_text(self, text: PostText) -> list[str]:
-        return []
+        """Problems with ``text`` for this account, as German sentences (empty: fine) — the
+        same pure check the season load, pre-flight and previews run
+        (``episodes.capabilities.check_text``), against this adapter's ``text_limits``."""
+        return check_text(self.account, text, limits=self.text_limits())
 
     def min_schedule_lead(self) -> float:
         """Seconds a native publish time must lie ahead: ``SPEC.min_schedule_lead`` (the
@@ -293,9 +260,10 @@ class Platform(ABC):
         return float(value) if value is not None else float(self.SPEC.min_schedule_lead)
 
     def text_limits(self) -> TextLimits:
-        """The limits this account's text is measured against (``SPEC.text`` unless the
-        instance configures its own, e.g. a Mastodon server's ``max_characters``)."""
-        return self.SPEC.text
+        """The limits this account's text is measured against (the capability data; an
+        adapter that learns more from its server, like a Mastodon instance's
+        ``max_characters``, says so)."""
+        return text_limits(self.account)
 
     # --- network steps ----------------------------------------------------------------------
     def check_credentials(self) -> None:
@@ -377,7 +345,3 @@ class Platform(ABC):
 
     def _finish_part(self, ctx: PostContext, part: FinishPart) -> None:
         raise NotImplementedError(f"{self.SPEC.name}: no finish part {part}")
-
-
-def _unit_de(unit: Any) -> str:
-    return "Bytes" if str(unit) == "bytes" else "Zeichen"

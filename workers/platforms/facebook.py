@@ -46,7 +46,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from episodes.capabilities.facebook import CAPABILITIES as CAPS
-from episodes.captions import LengthUnit, TextLimits
+from episodes.capabilities.text import LIMITS
 
 from . import facebook_status as fs
 from .base import (
@@ -70,7 +70,7 @@ from .errors import (
     TransientError,
 )
 from .facebook_upload import upload_page_video, upload_reel
-from .graph import MARKER_RESERVE, caption_with_marker, classify, option_int, read_only
+from .graph import caption_with_marker, classify, option_int, read_only
 from .http import PlatformHTTP
 
 log = logging.getLogger("wtg.platforms.facebook")
@@ -97,7 +97,7 @@ class Facebook(Platform):
         name="facebook",
         label="Facebook",
         # no official limit for video descriptions was found; 63,206 is the post limit [3p]
-        text=TextLimits(body_max=63_206, body_unit=LengthUnit.CHARS),
+        text=LIMITS["facebook"],  # episodes/capabilities/text.py
         video=VideoSpec(
             orientations=(Orientation.LANDSCAPE, Orientation.VERTICAL, Orientation.SQUARE),
             max_bytes=10 * 1024**3,  # [3p]; per-Page truth: video_upload_limits
@@ -131,11 +131,6 @@ class Facebook(Platform):
         self.web_base = str(opts.get("web_base", WEB_BASE)).rstrip("/")
         self.chunk_size = option_int(opts, "chunk_size", self.SPEC.chunk_size)
         self.poll_interval = float(opts.get("poll_interval", 5.0))
-
-    def text_limits(self) -> TextLimits:
-        """The platform's limit less the room the reconciliation marker takes."""
-        lim = self.SPEC.text
-        return TextLimits(body_max=lim.body_max - MARKER_RESERVE, body_unit=lim.body_unit)
 
     # --- helpers (also used by facebook_upload) ----------------------------------------------
     def auth(self) -> dict[str, str]:

@@ -27,6 +27,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from episodes.capabilities.text import MARKER_RESERVE, caption_with_marker
+
 from .errors import (
     CredentialsExpired,
     LookupFailed,
@@ -257,25 +259,12 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def caption_with_marker(body: str, hashtags: tuple[str, ...], marker: str) -> str:
-    """The text as posted: body, any hashtags the body lacks, then the marker on its own line."""
-    text = body.rstrip()
-    missing = [t if t.startswith("#") else f"#{t}" for t in hashtags]
-    missing = [t for t in missing if t not in text]
-    if missing:
-        text = f"{text}\n\n{' '.join(missing)}"
-    if marker and marker not in text:
-        text = f"{text}\n\n{marker}"
-    return text
-
-
-#: room kept free for "\n\n" + the marker when measuring text at queue time
-MARKER_RESERVE = 50
-
-
 def option_int(options: Mapping[str, Any], name: str, default: int) -> int:
     value = options.get(name, default)
     try:
         return int(value)
     except (TypeError, ValueError):
         raise ValueError(f"account option {name!r} must be a whole number, got {value!r}") from None
+
+
+__all__ = ["MARKER_RESERVE", "caption_with_marker"]

@@ -38,7 +38,7 @@ import logging
 import re
 from typing import Any
 
-from episodes.captions import LengthUnit, PostText, TextLimits
+from episodes.capabilities.text import LIMITS
 
 from .base import (
     Orientation,
@@ -61,7 +61,6 @@ from .errors import (
     TransientError,
 )
 from .graph import (
-    MARKER_RESERVE,
     UploadAgain,
     caption_with_marker,
     classify,
@@ -86,7 +85,7 @@ class Instagram(Platform):
     SPEC = PlatformSpec(
         name="instagram",
         label="Instagram",
-        text=TextLimits(body_max=2200, body_unit=LengthUnit.CHARS, hashtags_max=30),
+        text=LIMITS["instagram"],  # episodes/capabilities/text.py
         video=VideoSpec(
             orientations=(Orientation.VERTICAL,),
             max_bytes=300 * 1024 * 1024,  # 300 MB (current copies) vs 1 GB (sample): the lower
@@ -111,34 +110,6 @@ class Instagram(Platform):
         self.poll_interval = float(opts.get("poll_interval", 5.0))
 
     # --- text ----------------------------------------------------------------------------------
-    def text_limits(self) -> TextLimits:
-        """2,200 characters less the room the reconciliation marker takes; the hashtag limit
-        from the account (``hashtags_max``)."""
-        opts = self.account.options
-        return TextLimits(body_max=self.SPEC.text.body_max - MARKER_RESERVE,
-                          body_unit=LengthUnit.CHARS,
-                          hashtags_max=option_int(opts, "hashtags_max", 30))
-
-    def _check_text(self, text: PostText) -> list[str]:
-        out: list[str] = []
-        lim = self.text_limits()
-        caption = caption_with_marker(text.body, text.hashtags, "")
-        if len(text.body) <= lim.body_max < len(caption):
-            out.append(
-                f"Instagram: mit den angehängten Hashtags wird der Text {len(caption)} Zeichen "
-                f"lang, erlaubt sind {lim.body_max} (der Rest ist für die Kennung von wtg "
-                "reserviert). Bitte kürzen."
-            )
-        tags = len(_HASHTAG.findall(caption))
-        if lim.hashtags_max is not None and len(text.hashtags) <= lim.hashtags_max < tags:
-            out.append(f"Instagram: der Text enthält {tags} Hashtags, erlaubt sind "
-                       f"{lim.hashtags_max}.")
-        mentions = len(_MENTION.findall(caption))
-        most = option_int(self.account.options, "mentions_max", 20)
-        if mentions > most:
-            out.append(f"Instagram: der Text erwähnt {mentions} Konten (@…), erlaubt sind {most}.")
-        return out
-
     # --- helpers -------------------------------------------------------------------------------
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"OAuth {self.credentials.require('access_token')}"}

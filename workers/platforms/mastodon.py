@@ -51,7 +51,9 @@ from typing import Any
 
 import requests
 
-from episodes.captions import LengthUnit, TextLimits
+from episodes.capabilities import text_limits
+from episodes.capabilities.text import LIMITS
+from episodes.captions import TextLimits
 
 from .base import (
     Orientation,
@@ -183,7 +185,7 @@ class Mastodon(Platform):
     SPEC = PlatformSpec(
         name=NAME,
         label="Mastodon",
-        text=TextLimits(body_max=500, body_unit=LengthUnit.MASTODON, url_weight=23),
+        text=LIMITS["mastodon"],  # episodes/capabilities/text.py
         video=VideoSpec(
             orientations=(Orientation.LANDSCAPE, Orientation.VERTICAL, Orientation.SQUARE),
             max_bytes=99 * 1024 * 1024,  # mastodon.social's video_size_limit; older: 40 MiB
@@ -241,11 +243,8 @@ class Mastodon(Platform):
         return value
 
     def text_limits(self) -> TextLimits:
-        option = self.account.options.get("max_characters")
-        body_max = int(option) if option else (self._instance_max or self.SPEC.text.body_max)
-        if body_max == self.SPEC.text.body_max:
-            return self.SPEC.text
-        return TextLimits(body_max=body_max, body_unit=LengthUnit.MASTODON, url_weight=23)
+        """The capability data, with the instance's own ``max_characters`` once learned."""
+        return text_limits(self.account, instance_max=self._instance_max)
 
     def _poll_interval(self) -> float:
         return float(self.account.options.get("poll_interval", 5.0))

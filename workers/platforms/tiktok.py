@@ -43,7 +43,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from episodes.captions import PostText, TextLimits
+from episodes.capabilities.text import LIMITS, TIKTOK_TITLE_MAX
 
 from .base import (
     Orientation,
@@ -71,7 +71,7 @@ from .http import PlatformHTTP, retry_after_seconds
 from .tiktok_chunks import DEFAULT_CHUNK, MAX_CHUNK, FileSlice, chunk_range, plan_chunks
 
 NAME = "tiktok"
-TITLE_MAX = 2200  # UTF-16 code units
+TITLE_MAX = TIKTOK_TITLE_MAX  # UTF-16 code units (episodes/capabilities/text.py)
 PUBLIC = "PUBLIC_TO_EVERYONE"
 PRIVATE = "SELF_ONLY"
 _REFRESH_LOCK = threading.Lock()
@@ -148,7 +148,7 @@ class TikTok(Platform):
     SPEC = PlatformSpec(
         name=NAME,
         label="TikTok",
-        text=TextLimits(body_max=TITLE_MAX),
+        text=LIMITS["tiktok"],  # episodes/capabilities/text.py
         video=VideoSpec(
             orientations=(Orientation.VERTICAL,),
             max_bytes=4 * 1024**3,
@@ -166,13 +166,6 @@ class TikTok(Platform):
     def __init__(self, account: Any, credentials: Any) -> None:
         super().__init__(account, credentials)
         self.http = PlatformHTTP(NAME, account.api_base, classify)
-
-    def _check_text(self, text: PostText) -> list[str]:
-        units = len(text.body.encode("utf-16-le")) // 2
-        if units > TITLE_MAX and len(text.body) <= TITLE_MAX:
-            return [f"TikTok: der Text ist mit Emojis {units} Zeichen lang (Emojis zählen "
-                    f"doppelt), erlaubt sind {TITLE_MAX}."]
-        return []
 
     # --- tokens ---------------------------------------------------------------------------
     def _api(self, path: str, payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from typing import Any
 
 import requests
 
-from episodes.captions import LengthUnit, PostText, TextLimits
+from episodes.capabilities.text import LIMITS
 
 from .base import (
     Account,
@@ -67,10 +67,8 @@ from .errors import (
 )
 from .youtube_client import PLATFORM, YouTubeClient
 from .youtube_finish import finish_caption, finish_playlist, finish_thumbnail
-from .youtube_upload import ResumableUpload, tags_with_marker
+from .youtube_upload import ResumableUpload
 
-#: room kept in the 500-character tag budget for the post's marker tag
-MARKER_RESERVE = 64
 #: native scheduling only this far ahead (seconds). Nothing is documented; a publishAt that has
 #: passed publishes right away, so a margin for clock skew, the request and YouTube's own
 #: scheduler is kept -- nearer than this wtg makes the video public at the slot itself
@@ -92,19 +90,12 @@ _FAILURE_DE = {
 }
 
 
-def tags_length(tags: list[str]) -> int:
-    """Characters YouTube counts for ``snippet.tags``: commas between tags, and quotes around
-    a tag containing a space (videos resource, ``snippet.tags[]``)."""
-    return sum(len(t) + (2 if " " in t else 0) for t in tags) + max(0, len(tags) - 1)
-
-
 @register
 class YouTube(ResumableUpload, Platform):
     SPEC = PlatformSpec(
         name=PLATFORM,
         label="YouTube",
-        text=TextLimits(body_max=5000, body_unit=LengthUnit.BYTES, title_max=100,
-                        title_forbidden="<>"),
+        text=LIMITS["youtube"],  # episodes/capabilities/text.py
         video=VideoSpec(
             orientations=(Orientation.LANDSCAPE, Orientation.VERTICAL, Orientation.SQUARE),
             max_bytes=256 * 1024**3, min_seconds=1.0, max_seconds=12 * 3600.0,
@@ -124,17 +115,6 @@ class YouTube(ResumableUpload, Platform):
         self.options = self.client.options
 
     # --- text ---------------------------------------------------------------------------------
-    def _check_text(self, text: PostText) -> list[str]:
-        out = []
-        if "<" in text.body or ">" in text.body:
-            out.append("YouTube: die Beschreibung darf die Zeichen < und > nicht enthalten.")
-        tags = tags_with_marker(text, "")
-        if tags_length(tags) + MARKER_RESERVE > 500:
-            out.append(f"YouTube: die Hashtags ergeben {tags_length(tags)} Zeichen Schlagwörter;"
-                       f" erlaubt sind {500 - MARKER_RESERVE} (500 minus Platz für die "
-                       "wtg-Kennung).")
-        return out
-
     # --- steps --------------------------------------------------------------------------------
     def _check_credentials(self) -> None:
         self._uploads_playlist(None)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from episodes.capabilities.text import tags_with_marker
+
 from .base import PostContext
 from .errors import CredentialsExpired, ProtocolError, TransientError
 from .http import read_chunks
@@ -115,7 +117,3 @@ class ResumableUpload:
                     ctx.progress(size if new is None else new, size)
 
 
-def tags_with_marker(text: Any, marker: str) -> list[str]:
-    """``snippet.tags``: the hashtags without ``#``, then the post's marker (reconciliation)."""
-    tags = [t.lstrip("#") for t in text.hashtags if t.lstrip("#")]
-    return [*tags, marker] if marker else tags
