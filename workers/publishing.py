@@ -38,7 +38,6 @@ from episodes.models import Episode, Post, Rendition, utcnow
 
 from .platforms.base import (
     REQUIRED_PARTS,
-    Account,
     FinishPart,
     MediaFile,
     Platform,
@@ -89,11 +88,9 @@ class LeaseLost(Exception):
 
 
 def adapter_for(rt: Runtime, account: AccountSettings) -> Platform:
-    cls = adapter_class(account.platform)
-    acc = Account(name=account.name, platform=account.platform,
-                  display_name=account.display_name or account.name,
-                  api_base=account.api_base, options=dict(account.options))
-    return cls(acc, credentials_for(account.name, rt.settings))
+    """The account's adapter: the configured account as it is, its secrets behind
+    ``credentials`` (the only place wtg builds one)."""
+    return adapter_class(account.platform)(account, credentials_for(account.name, rt.settings))
 
 
 # --- entry point ------------------------------------------------------------------------------

@@ -156,10 +156,9 @@ def account_for(sb: Sandbox, **options: Any) -> tuple[Account, dict[str, str]]:
     """``sb.account()`` as the adapters' ``Account`` (sandboxes have their own account type:
     they import nothing from ``workers``), with extra account options."""
     account, secrets = sb.account()  # type: ignore[attr-defined]
-    account = Account(**dataclasses.asdict(account))
-    if options:
-        account = replace(account, options={**account.options, **options})
-    return account, dict(secrets)
+    fields = dataclasses.asdict(account)
+    fields["options"] = {**fields["options"], **options}
+    return Account(**fields), dict(secrets)
 
 
 def adapter_for(sb: Sandbox, **options: Any) -> tuple[Platform, InMemoryCredentials]:

@@ -274,7 +274,8 @@ def test_instance_limit_and_account_option(kit, start_sandbox) -> None:
     assert adapter.check_text(text)  # before asking the server: 500
     adapter.check_credentials()
     assert adapter.check_text(text) == []
-    capped = Mastodon(replace(adapter.account, options={"max_characters": 700}), creds)
+    capped = Mastodon(adapter.account.model_copy(update={"options": {"max_characters": 700}}),
+                      creds)
     capped.check_credentials()
     assert capped.check_text(text) == ["Mastodon: der Text ist 800 Zeichen lang, erlaubt sind 700."]
 

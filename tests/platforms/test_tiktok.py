@@ -382,8 +382,7 @@ def test_killed_mid_upload_then_fresh_adapter_resumes(kit, make_ctx, sb, big, tm
     """A worker SIGKILLed during the third chunk loses nothing: a fresh adapter resumes from
     the recorded publish id (no second init) and exactly one post with the right bytes
     results."""
-    account, secrets = sb.account()
-    account = replace(account, options={**account.options, "chunk_size": CHUNK})
+    account, secrets = kit.account_for(sb, chunk_size=CHUNK)
     state = tmp_path / "remote.json"
     sb.hold_after = 2
     child = multiprocessing.get_context("spawn").Process(

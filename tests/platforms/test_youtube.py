@@ -23,7 +23,7 @@ from episodes.captions import PostText
 from sandbox import Fault
 from sandbox.youtube import YouTubeSandbox
 from sandbox.youtube_rules import CHUNK, UPLOAD, YOUTUBE
-from tests.platforms.conftest import upload_in_child
+from tests.platforms.conftest import account_for, upload_in_child
 from workers.platforms.base import MediaFile, PostContext, ProcessingState
 from workers.platforms.errors import (
     ConnectionLost,
@@ -72,9 +72,7 @@ def extras(tmp_path: Path) -> dict[str, Any]:
 
 
 def adapter(sb: YouTubeSandbox, **opts: Any) -> tuple[YouTube, InMemoryCredentials]:
-    account, secrets = sb.account()
-    if opts:
-        account = replace(account, options={**account.options, **opts})
+    account, secrets = account_for(sb, **opts)
     creds = InMemoryCredentials(secrets)
     return YouTube(account, creds), creds
 

@@ -47,7 +47,7 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -55,6 +55,7 @@ from typing import Any, ClassVar, Protocol
 
 import requests
 
+from config import AccountSettings
 from config.credentials import MissingCredential
 from episodes.capabilities import check_text, text_limits
 from episodes.captions import PostText, TextLimits
@@ -130,15 +131,11 @@ class QuotaLedger(Protocol):
     def spend(self, units: int, what: str) -> None: ...
 
 
-@dataclass(frozen=True, kw_only=True)
-class Account:
-    """One configured account (from settings; secrets behind ``credentials``)."""
-
-    name: str  # e.g. "youtube-lup"
-    platform: str
-    display_name: str
-    api_base: str  # every endpoint is relative to this, so tests use local servers
-    options: Mapping[str, Any] = field(default_factory=dict)  # platform-specific, e.g. page_id
+#: The one account noun: an adapter gets the configured account as it is (``name``, ``platform``,
+#: ``display_name``, ``api_base`` -- every endpoint is relative to it, so tests use local servers
+#: -- and ``options``, checked against ``episodes.capabilities`` at start-up); secrets stay
+#: behind ``credentials``.
+Account = AccountSettings
 
 
 @dataclass(frozen=True, kw_only=True)
