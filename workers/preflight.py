@@ -87,64 +87,122 @@ def spec_text_problems(settings: Settings, spec: Any) -> list[str]:
     return out
 
 
+@dataclass
+class _Look:
+    """What the checks look at, loaded once per run (inside the session)."""
+
+    ep: Any
+    series: Any
+    label: str
+    accounts: list[Any]  # the series' enabled, configured accounts
+    unknown: list[str]  # account names the series names but the settings lack
+    renditions: dict[str, Any]  # profile -> verified rendition
+    rows: dict[str, int]  # account name -> database id
+    recent: dict[str, Any]  # account name -> when its credentials were last found good
+
+
+def _media_ready(rt: Runtime, look: _Look, report: PreflightReport) -> None:
+    if look.ep.media_status != MediaStatus.VERIFIED:
+        report.add("media", f"{look.label}: das Video ist noch nicht fertig geprüft "
+                   f"(Zustand: {look.ep.media_status}).")
+
+
+def _subtitles(rt: Runtime, look: _Look, report: PreflightReport) -> None:
+    if not look.ep.subtitle_path:
+        report.add("captions", f"{look.label}: es fehlen Untertitel (BITV 2.0 verlangt sie).")
+
+
+def _approved(rt: Runtime, look: _Look, report: PreflightReport) -> None:
+    if not look.ep.approved:
+        report.add("approval", f"{look.label}: noch nicht von einer zweiten Person freigegeben.")
+
+
+def _accounts(rt: Runtime, look: _Look, report: PreflightReport) -> None:
+    for name in look.unknown:
+        report.add("account", f"Konto {name} ist nicht eingerichtet.", account=name)
+
+
+def _renditions(rt: Runtime, look: _Look, report: PreflightReport) -> None:
+    for acc in look.accounts:
+        profile = profile_for(acc)
+        r = look.renditions.get(profile)
+        lost = r is None or not Path(r.path).is_file()
+        if look.ep.media_status == MediaStatus.VERIFIED and lost:
+            report.add("rendition", f"{look.label}: für {acc.name} fehlt die Videofassung "
+                       f"{profile}.", account=acc.name)
+        if r is not None and r.details.get("captions") == "sidecar" and not r.captions_srt:
+            report.add("captions", f"{look.label}: für {acc.name} fehlt die Untertiteldatei.",
+                       account=acc.name)
+
+
+def _texts(rt: Runtime, look: _Look, report: PreflightReport) -> None:
+    for acc_name, msg in text_problems(rt.settings, look.series, look.ep):
+        report.add("text", f"{look.label}: {msg}", account=acc_name)
+
+
+def _credentials(rt: Runtime, look: _Look, report: PreflightReport) -> None:
+    """A cheap authenticated call per account, unless one succeeded a moment ago (the
+    platforms' rate limits); a rate limit while checking is a warning, not an error."""
+    fresh = utcnow() - timedelta(seconds=rt.settings.credentials_check_seconds)
+    for acc in look.accounts:
+        checked = look.recent.get(acc.name)
+        if checked is not None and checked > fresh:
+            continue
+        result = check_account_credentials(rt, acc.name)
+        if not result["ok"]:
+            report.add("credentials", result["message_de"], account=acc.name,
+                       severity="warning" if result.get("transient") else "error")
+
+
+def _youtube_quota(rt: Runtime, look: _Look, report: PreflightReport) -> None:
+    for acc in look.accounts:
+        if acc.platform != "youtube" or acc.name not in look.rows:
+            continue
+        need = int(acc.options.get("upload_quota_units", 600))  # one full post
+        left = DbQuota(rt, look.rows[acc.name], acc).remaining()
+        if left < need:
+            report.add("quota", f"YouTube-Kontingent von {acc.name} reicht nicht "
+                       f"({left} von {need} Einheiten übrig).", account=acc.name)
+
+
+#: the checks, in order: those that read only the database, then those that ask the platforms
+LOCAL_CHECKS = (_media_ready, _subtitles, _approved, _accounts, _renditions, _texts)
+NETWORK_CHECKS = (_credentials, _youtube_quota)
+
+
+def _look(rt: Runtime, s: Any, ep: Any) -> _Look:
+    accounts, unknown = [], []
+    for name in ep.series.accounts:
+        try:
+            acc = rt.settings.account(name)
+        except KeyError:
+            unknown.append(name)
+            continue
+        if acc.enabled:
+            accounts.append(acc)
+    rows = list(s.query(AccountRow))
+    return _Look(ep=ep, series=ep.series, label=ep.label, accounts=accounts, unknown=unknown,
+                 renditions={r.profile: r for r in ep.renditions if r.verified},
+                 rows={a.name: a.id for a in rows},
+                 recent={a.name: a.credentials_checked_at for a in rows
+                         if a.credentials_ok and a.credentials_checked_at})
+
+
 def run_preflight(rt: Runtime, episode_id: int, kind: str, *, network: bool) -> PreflightReport:
+    """Every check of ``LOCAL_CHECKS`` (and, with ``network``, of ``NETWORK_CHECKS``) for one
+    episode; the result is stored, and staff are notified when a timed check fails."""
     report = PreflightReport(episode_id, kind)
     with rt.db.session() as s:
         ep = s.get(Episode, episode_id)
         if ep is None:
             report.add("missing", f"Folge {episode_id} gibt es nicht.")
             return report
-        series = ep.series
-        label = ep.label
-        if ep.media_status != MediaStatus.VERIFIED:
-            report.add("media", f"{label}: das Video ist noch nicht fertig geprüft "
-                       f"(Zustand: {ep.media_status}).")
-        if not ep.subtitle_path:
-            report.add("captions", f"{label}: es fehlen Untertitel (BITV 2.0 verlangt sie).")
-        if not ep.approved:
-            report.add("approval", f"{label}: noch nicht von einer zweiten Person freigegeben.")
-        renditions = {r.profile: r for r in ep.renditions if r.verified}
-        accounts = []
-        for name in series.accounts:
-            try:
-                acc = rt.settings.account(name)
-            except KeyError:
-                report.add("account", f"Konto {name} ist nicht eingerichtet.", account=name)
-                continue
-            if not acc.enabled:
-                continue
-            accounts.append(acc)
-            r = renditions.get(profile_for(acc))
-            lost = r is None or not Path(r.path).is_file()
-            if ep.media_status == MediaStatus.VERIFIED and lost:
-                report.add("rendition", f"{label}: für {name} fehlt die Videofassung "
-                           f"{profile_for(acc)}.", account=name)
-            if r is not None and r.details.get("captions") == "sidecar" and not r.captions_srt:
-                report.add("captions", f"{label}: für {name} fehlt die Untertiteldatei.",
-                           account=name)
-        for acc_name, msg in text_problems(rt.settings, series, ep):
-            report.add("text", f"{label}: {msg}", account=acc_name)
-        rows = {a.name: a.id for a in s.query(AccountRow)}
-        recent_checks = {a.name: a.credentials_checked_at for a in s.query(AccountRow)
-                         if a.credentials_ok and a.credentials_checked_at}
+        look = _look(rt, s, ep)
+        for check in LOCAL_CHECKS:
+            check(rt, look, report)
     if network:
-        for acc in accounts:
-            checked = recent_checks.get(acc.name)
-            if checked is not None and checked > utcnow() - timedelta(
-                    seconds=rt.settings.credentials_check_seconds):
-                continue  # checked a moment ago: spare the platform's rate limit
-            result = check_account_credentials(rt, acc.name)
-            if result["ok"]:
-                continue
-            transient = result.get("transient", False)
-            report.add("credentials", result["message_de"], account=acc.name,
-                       severity="warning" if transient else "error")
-            if acc.platform == "youtube" and acc.name in rows:
-                need = int(acc.options.get("upload_quota_units", 600))  # one full post
-                left = DbQuota(rt, rows[acc.name], acc).remaining()
-                if left < need:
-                    report.add("quota", f"YouTube-Kontingent von {acc.name} reicht nicht "
-                               f"({left} von {need} Einheiten übrig).", account=acc.name)
+        for check in NETWORK_CHECKS:
+            check(rt, look, report)
     with rt.db.session() as s:
         ep = s.get(Episode, episode_id)
         assert ep is not None
