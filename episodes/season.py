@@ -286,7 +286,7 @@ def apply_season(
     created, updated, unchanged, removed = [], [], [], []
     for e in spec.episodes:
         ep = existing.get(e.number)
-        values = _episode_values(e)
+        values = episode_values(e)
         if ep is None:
             ep = Episode(number=e.number, **values)
             ep.media_status = MediaStatus.QUEUED if e.video else MediaStatus.MISSING
@@ -302,7 +302,7 @@ def apply_season(
                 )
                 continue
             if changed:
-                set_episode_values(ep, values, changed, editor=editor)
+                setepisode_values(ep, values, changed, editor=editor)
                 updated.append(e.number)
             else:
                 unchanged.append(e.number)
@@ -379,7 +379,7 @@ def changed_fields(ep: Episode, values: Mapping[str, Any]) -> list[str]:
     return [k for k, v in values.items() if norm(k, getattr(ep, k)) != norm(k, v)]
 
 
-def set_episode_values(ep: Episode, values: Mapping[str, Any], changed: list[str], *,
+def setepisode_values(ep: Episode, values: Mapping[str, Any], changed: list[str], *,
                        editor: str | None = None) -> None:
     """Apply changed values: a new revision (an approval is void); new media is prepared again
     and posts that were ready wait for it."""
@@ -396,7 +396,7 @@ def set_episode_values(ep: Episode, values: Mapping[str, Any], changed: list[str
                 p.state = str(PostState.PENDING)
 
 
-def _episode_values(e: EpisodeSpec) -> dict[str, Any]:
+def episode_values(e: EpisodeSpec) -> dict[str, Any]:
     return {
         "title": e.title,
         "place": e.place,
