@@ -185,7 +185,7 @@ def add_episode(s: Session, series: Series, fields: EpisodeIn, accounts: Mapping
     series.episodes.append(ep)
     s.flush()
     if fields.slot is not None:
-        _move(s, series, ep, _aware(fields.slot, series), shift=shift, now=now)
+        _move(s, series, ep, aware_slot(fields.slot, series), shift=shift, now=now)
     replan(s, series, accounts, keep_current=fields.slot is not None)
     audit(s, actor, "episode.create", f"episode:{ep.id}", number=number, title=ep.title)
     return ep
@@ -216,7 +216,7 @@ def update_episode(s: Session, ep: Episode, fields: EpisodeIn, accounts: Mapping
         renumber(s, ep, fields.number, actor=actor)
         out.changed.append("number")
     if fields.slot is not None:
-        target = _aware(fields.slot, series)
+        target = aware_slot(fields.slot, series)
         if ep.slot_at is None or target != ep.slot_at:
             out.moved = move_episode(s, ep, target, accounts, actor=actor, shift=shift, now=now)
     return out
@@ -296,7 +296,7 @@ def _text_values(fields: EpisodeIn) -> dict[str, Any]:
             "fit": {"mode": fields.fit, "focal_x": fields.focal_x}}
 
 
-def _aware(slot: datetime, series: Series) -> datetime:
+def aware_slot(slot: datetime, series: Series) -> datetime:
     """A slot without offset is wall-clock time of the series."""
     if slot.tzinfo is not None:
         return slot
