@@ -18,7 +18,7 @@ from episodes import store
 from episodes.models import Episode, Series
 from episodes.season_models import EpisodeIn, EpisodePatch, SeriesFields, SeriesPatch
 
-from .api import CONFLICT, Editor, EpisodeOut, Viewer, _episode_out
+from .api import CONFLICT, ERRORS, Editor, EpisodeOut, Viewer, _episode_out
 from .pages import RowId
 from .season_actions import (
     ImportResult,
@@ -32,7 +32,7 @@ from .season_actions import (
     update_series,
 )
 
-router = APIRouter(tags=["wtg"])
+router = APIRouter(tags=["wtg"], responses=ERRORS)
 Shift = Annotated[bool, Query(description="spätere Folgen rücken nach, wenn der Termin belegt "
                                           "ist (sonst muss er frei sein)")]
 
