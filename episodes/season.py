@@ -56,10 +56,10 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from .calendar import assign_slots, local_slot, weekly_slots
-from .lifecycle import DONE, IN_FLIGHT, PostState
+from .lifecycle import DONE, DUE_FROM, IN_FLIGHT, PostState
 from .models import Episode, MediaStatus, Series
 from .season_models import EpisodeFields, SeriesFields, problems_of
-from .store import audit, ensure_posts
+from .store import audit, ensure_posts, transition
 
 TEXT_FIELDS = ("title", "place", "description", "hashtags", "text_overrides")
 MEDIA_FIELDS = ("source_path", "subtitle_path", "fit")
@@ -324,12 +324,14 @@ def apply_season(
         removed.append(number)
     if problems:  # the caller's transaction rolls back: nothing is written
         raise SeasonConflict(spec.path, problems)
+    old_accounts = list(series.accounts or [])
     for key, value in series_values(spec).items():
         if getattr(series, key) != value:
             setattr(series, key, value)
     if spec.from_file and series.source_file != str(spec.path):
         series.source_file = str(spec.path)
     s.flush()
+    sync_account_posts(s, series, old_accounts)
     posts_created = ensure_posts(s, series, accounts)
     if created or updated or removed or posts_created:
         audit(
@@ -363,6 +365,26 @@ def series_values(spec: Any) -> dict[str, Any]:
         "hashtags": list(spec.hashtags), "accounts": list(spec.accounts), "link": spec.link,
         "credits": spec.credits, "templates": {k: dict(v) for k, v in spec.templates.items()},
     }
+
+
+def sync_account_posts(s: Session, series: Series, old: list[str] | None) -> None:
+    """Waiting posts on an account taken out of the series are cancelled; putting the account
+    back lets them wait again."""
+    if old is None:
+        return
+    now, before = set(series.accounts or []), set(old)
+    if now == before:
+        return
+    moved = False
+    for ep in series.episodes:
+        for p in ep.posts:
+            name = p.account.name
+            if name in before - now and p.state in {str(x) for x in DUE_FROM}:
+                moved |= transition(s, p.id, PostState.CANCELLED)
+            elif name in now - before and p.state == PostState.CANCELLED:
+                moved |= transition(s, p.id, PostState.PENDING)
+    if moved:
+        s.expire_all()  # the rows changed in SQL, not through the loaded objects
 
 
 DEFAULT_FIT = {"mode": "pad", "focal_x": 0.5}

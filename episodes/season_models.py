@@ -93,6 +93,8 @@ def _slug(value: Any) -> str:
     value = _text(value, max_len=64, required=True, single_line=True)
     if not all(c.isalnum() or c in "-_" for c in value):
         raise _no("nur Buchstaben, Ziffern, - und _")
+    if value in ("new", "import"):  # names of the dashboard's own pages under /series/
+        raise _no(f"„{value}“ ist reserviert; bitte ein anderes Kürzel wählen")
     return value
 
 

@@ -32,6 +32,7 @@ from .season import (
     follow_plan,
     is_frozen,
     series_values,
+    sync_account_posts,
     too_few_slots,
 )
 from .season_export import season_dict
@@ -150,24 +151,8 @@ def replan(s: Session, series: Series, accounts: Mapping[str, Account], *,
         if not is_frozen(ep):
             follow_plan(ep, plan[ep.number])
     s.flush()
-    _sync_accounts(s, series, old_accounts)
+    sync_account_posts(s, series, old_accounts)
     ensure_posts(s, series, accounts)
-
-
-def _sync_accounts(s: Session, series: Series, old: list[str] | None) -> None:
-    """Waiting posts on an account taken out of the series are cancelled; putting the account
-    back lets them wait again."""
-    if old is None:
-        return
-    now, before = set(series.accounts or []), set(old)
-    for ep in series.episodes:
-        for p in ep.posts:
-            name = p.account.name
-            if name in before - now and p.state in _DUE:
-                transition(s, p.id, PostState.CANCELLED)
-            elif name in now - before and p.state == PostState.CANCELLED:
-                transition(s, p.id, PostState.PENDING)
-    s.expire_all()
 
 
 # --- episodes ---------------------------------------------------------------------------------
