@@ -187,7 +187,7 @@ def _slot(value: Any, info: ValidationInfo) -> datetime | None:
         raise _no(example)
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
         raise _no(f"muss zwischen {FIRST_YEAR} und {LAST_YEAR} liegen")
-    return value.replace(second=0, microsecond=0)
+    return value  # seconds stay: tests and the demo use slots seconds apart
 
 
 # --- lists and tables -------------------------------------------------------------------------
