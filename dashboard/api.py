@@ -1,7 +1,7 @@
-"""JSON API ``/api/v1`` for the district's other tools: series, grid, episodes (read, edit
-texts, approve), posts (read, retry). ``Authorization: Bearer <token>`` on every route
-(``wtg user token NAME``); the token's user needs the same role as on the pages. The OpenAPI
-document is ``/api/v1/openapi.json`` (also behind the token)."""
+"""JSON API ``/api/v1`` for the district's other tools: series, grid, episodes (read, approve),
+posts (read, retry); editing the season is :mod:`.api_series`. ``Authorization: Bearer <token>``
+on every route (``wtg user token NAME``); the token's user needs the same role as on the pages.
+The OpenAPI document is ``/api/v1/openapi.json`` (also behind the token)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from episodes import store
 from episodes.models import Episode, Role, Series
 from episodes.review import cleared
 
-from .actions import ActionError, approve_episode, edit_texts, retry_post
+from .actions import ActionError, approve_episode, retry_post
 from .auth import Staff, api_role
 from .pages import RowId
 from .templating import state_label
@@ -91,35 +91,6 @@ class EpisodeOut(BaseModel):
     approved_by: str | None
     approved_revision: int | None
     approved: bool = Field(description="approved in its current revision by someone else")
-
-
-class OverrideIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: Annotated[str, Field(max_length=300, pattern=r"^[^\x00]*$")] | None = None
-    body: Annotated[str, Field(max_length=10000, pattern=r"^[^\x00]*$")] | None = None
-
-
-class OverridesIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    facebook: OverrideIn | None = None
-    instagram: OverrideIn | None = None
-    youtube: OverrideIn | None = None
-    mastodon: OverrideIn | None = None
-    tiktok: OverrideIn | None = None
-
-
-class EpisodeTextsIn(BaseModel):
-    """Fields left out stay as they are. A change voids the approval."""
-
-    model_config = ConfigDict(extra="forbid")
-    title: Annotated[str, Field(min_length=1, max_length=300, pattern=r"^[^\x00]*\S[^\x00]*$")] \
-        | None = None
-    place: Annotated[str, Field(max_length=200, pattern=r"^[^\x00]*$")] | None = None
-    description: Annotated[str, Field(max_length=10000, pattern=r"^[^\x00]*$")] | None = None
-    hashtags: list[Annotated[str, Field(min_length=1, max_length=100,
-                                        pattern=r"^#?[^\s#\x00]+$")]] | None = Field(
-        None, max_length=30)
-    text_overrides: OverridesIn | None = None
 
 
 class ApproveIn(BaseModel):
@@ -226,24 +197,6 @@ def episode_get(request: Request, episode_id: RowId, staff: Viewer) -> EpisodeOu
         if ep is None:
             raise HTTPException(404, "Diese Folge gibt es nicht.")
         return _episode_out(ep)
-
-
-@router.patch("/episodes/{episode_id}", response_model=EpisodeOut, responses=CONFLICT)
-def episode_patch(request: Request, episode_id: RowId, body: EpisodeTextsIn,
-                  staff: Editor) -> EpisodeOut:
-    values = body.model_dump(exclude_unset=True, exclude_none=True)
-    if "hashtags" in values:
-        values["hashtags"] = [t.lstrip("#") for t in values["hashtags"]]
-    if "text_overrides" in values:
-        values["text_overrides"] = {
-            k: {kk: vv for kk, vv in v.items() if vv} for k, v in values["text_overrides"].items()
-            if v and any(v.values())
-        }
-    try:
-        edit_texts(_deps(request), staff, episode_id, values)
-    except ActionError as exc:
-        raise _fail(exc) from None
-    return episode_get(request, episode_id, staff)
 
 
 @router.post("/episodes/{episode_id}/approve", response_model=EpisodeOut, responses=CONFLICT)

@@ -93,14 +93,27 @@ def create_app(
         sessions=Sessions(db, key.reveal(), hours=settings.dashboard.session_hours,
                           secure=settings.dashboard.secure_cookies),
     )
-    from . import admin, api, episode_pages, media_files, monitoring, pages
+    from . import (
+        admin,
+        api,
+        api_series,
+        calendar_pages,
+        episode_pages,
+        media_files,
+        monitoring,
+        pages,
+        series_pages,
+    )
 
     app.include_router(pages.router)
     app.include_router(admin.router)
     app.include_router(episode_pages.router)
     app.include_router(media_files.router)
     app.include_router(monitoring.router)
+    app.include_router(series_pages.router)
+    app.include_router(calendar_pages.router)
     app.include_router(api.router, prefix=API_PREFIX)
+    app.include_router(api_series.router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _handlers(app)
     _bearer_in_openapi(app)
@@ -167,8 +180,11 @@ def _handlers(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         from fastapi.encoders import jsonable_encoder
 
-        if _wants_json(request):
-            return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+        from episodes.season_models import german
+
+        if _wants_json(request):  # German messages (our own rules already speak German)
+            errors = [{**e, "msg": german(e)} for e in exc.errors()]
+            return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
         return templates.TemplateResponse(
             request, "error.html",
             {"user": None, "message": "Die Eingabe ist unvollständig oder ungültig."},

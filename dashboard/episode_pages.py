@@ -4,7 +4,6 @@ uploads, renditions with captions, the subtitle cue editor, and four-eyes approv
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,15 @@ from episodes.review import ReviewError, check_editable, cleared, media_changed
 from episodes.subtitles import Cue, SubtitleError, SubtitleTrack, load_subtitles, normalise, to_srt
 from workers.task_names import MEDIA_PREPARE
 
-from .actions import ActionError, approve_episode, edit_texts
+from .actions import ActionError, approve_episode
 from .app import Wtg
 from .auth import Staff, page_role, page_user, upload_role
 from .media_files import media_url
 from .pages import RowId, deps_of, render
 from .preview import previews
 from .receive import UploadRefused, check_free_disk, declared_length, receive_file
+from .season_actions import Refused, update_episode
+from .series_pages import episode_form
 from .uploads import (
     MAX_SUBTITLE_BYTES,
     accept_subtitles,
@@ -34,6 +35,7 @@ from .uploads import (
     upload_dir,
     video_suffix,
 )
+from .words import field_label
 
 router = APIRouter(include_in_schema=False)
 PLATFORMS = KNOWN_PLATFORMS
@@ -95,36 +97,21 @@ def episode_page(request: Request, episode_id: RowId,
     return _page(request, staff, episode_id)
 
 
-def _hashtags(raw: str) -> list[str]:
-    return [t.lstrip("#") for t in re.split(r"[\s,;]+", raw) if t.strip("# ")]
-
-
 @router.post("/episodes/{episode_id}", response_class=HTMLResponse)
 async def episode_save(request: Request, episode_id: RowId,
                        staff: Staff = Depends(page_role(Role.EDITOR))) -> Response:
     form = await request.form()
-    values: dict[str, Any] = {
-        "title": str(form.get("title", "")).strip(),
-        "place": str(form.get("place", "")).strip(),
-        "description": str(form.get("description", "")).replace("\r\n", "\n").strip(),
-        "hashtags": _hashtags(str(form.get("hashtags", ""))),
-    }
-    overrides: dict[str, dict[str, str]] = {}
-    for platform in PLATFORMS:
-        entry = {}
-        for part in ("title", "body"):
-            text = str(form.get(f"override_{platform}_{part}", "")).replace("\r\n", "\n").strip()
-            if text:
-                entry[part] = text
-        if entry:
-            overrides[platform] = entry
-    values["text_overrides"] = overrides
+    values = episode_form(form)  # the same fields and rules as the season file and the API
+    values.pop("slot", None)
     try:
-        changed = edit_texts(deps_of(request), staff, episode_id, values)
-    except ActionError as exc:
-        return _page(request, staff, episode_id, status=exc.status, errors=[exc.message_de])
-    return RedirectResponse(f"/episodes/{episode_id}?ok={'saved' if changed else 'unchanged'}",
-                            status_code=303)
+        done = await run_in_threadpool(update_episode, deps_of(request), staff, episode_id,
+                                       values)
+    except Refused as exc:
+        errors = [f"{field_label(p.field)}: {p.message_de}" for p in exc.problems] or [
+            exc.message_de]
+        return _page(request, staff, episode_id, status=exc.status, errors=errors)
+    return RedirectResponse(
+        f"/episodes/{episode_id}?ok={'saved' if done.changed else 'unchanged'}", status_code=303)
 
 
 @router.post("/episodes/{episode_id}/approve", response_class=HTMLResponse)

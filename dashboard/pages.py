@@ -1,11 +1,8 @@
-"""Pages: login, the season grid, the calendar, a post with its attempts, the audit trail, the
+"""Pages: login, the season grid, a post with its attempts, the audit trail, the
 notification outbox, and the JSON the pages poll every two seconds for live progress."""
 
 from __future__ import annotations
 
-import calendar as cal
-from collections import defaultdict
-from datetime import date
 from typing import Annotated, Any
 
 import anyio
@@ -20,7 +17,7 @@ from episodes.users import LOGIN_FAILED, authenticate
 from .actions import ActionError, retry_post
 from .app import Wtg
 from .auth import COOKIE, CSRF_REFUSED, LOGIN_COOKIE, Forbidden, Staff, page_user
-from .templating import BERLIN, MONTHS, WEEKDAYS, media_label, state_label, templates
+from .templating import media_label, state_label, templates
 
 router = APIRouter(include_in_schema=False)
 LOGIN_THREADS = 2  # argon2 needs a core and 64 MiB per check
@@ -157,26 +154,6 @@ def grid(request: Request, series: str | None = None,
     accounts = sorted({c.account for r in rows for c in r.cells})
     return render(request, "grid.html", staff, series=current, all_series=everything,
                   rows=rows, accounts=accounts)
-
-
-@router.get("/calendar", response_class=HTMLResponse)
-def calendar_view(request: Request, series: str | None = None,
-                  staff: Staff = Depends(page_user)) -> Response:
-    deps = deps_of(request)
-    with deps.db.session() as s:
-        everything = store.all_series(s)
-        current = _pick_series(s, series) if everything else None
-        rows = store.status_grid(s, current.id) if current else []
-    by_day: dict[date, list[Any]] = defaultdict(list)
-    for row in rows:
-        if row.slot_at is not None:
-            by_day[row.slot_at.astimezone(BERLIN).date()].append(row)
-    months = []
-    for year, month in sorted({(d.year, d.month) for d in by_day}):
-        weeks = cal.Calendar(firstweekday=0).monthdatescalendar(year, month)
-        months.append({"name": f"{MONTHS[month - 1]} {year}", "month": month, "weeks": weeks})
-    return render(request, "calendar.html", staff, series=current, all_series=everything,
-                  months=months, by_day=by_day, weekdays=WEEKDAYS)
 
 
 # --- posts ------------------------------------------------------------------------------------

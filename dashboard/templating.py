@@ -12,6 +12,9 @@ from fastapi.templating import Jinja2Templates
 from episodes.lifecycle import LABEL_DE, PostState
 from episodes.users import ROLE_DE
 
+from . import words
+from .words import OUTCOME_DE
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 BERLIN = ZoneInfo("Europe/Berlin")
 WEEKDAYS = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
@@ -24,11 +27,9 @@ MEDIA_DE = {
     "probing": "wird geprüft",
     "transcoding": "wird umgewandelt",
     "verified": "geprüft, bereit",
-    "failed": "abgelehnt",
+    "failed": "von wtg abgelehnt",
 }
 
-OUTCOME_DE = {"ok": "erfolgreich", "retry": "wird wiederholt", "error": "Fehler",
-              "reconciled": "abgeglichen"}
 
 #: what a state waiting for staff means, in plain German
 STATE_HELP = {
@@ -75,6 +76,8 @@ def _make() -> Jinja2Templates:
     t.env.filters["media_label"] = media_label
     t.env.filters["role_label"] = lambda r: ROLE_DE.get(r, r)
     t.env.filters["outcome_label"] = lambda o: OUTCOME_DE.get(o, o)
+    t.env.filters.update(words.FILTERS)  # the words staff use (accounts, formats, steps)
+    t.env.globals.update(words.GLOBALS)
     t.env.globals["STATE_HELP"] = {str(k): v for k, v in STATE_HELP.items()}
     return t
 

@@ -50,25 +50,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from .calendar import assign_slots, parse_time, parse_weekday, weekly_slots
-from .lifecycle import DONE, IN_FLIGHT, PostState
+from .calendar import assign_slots, local_slot, weekly_slots
+from .lifecycle import DONE, DUE_FROM, IN_FLIGHT, PostState
 from .models import Episode, MediaStatus, Series
-from .store import audit, ensure_posts
+from .season_models import EpisodeFields, SeriesFields, problems_of
+from .store import audit, ensure_posts, transition
 
 TEXT_FIELDS = ("title", "place", "description", "hashtags", "text_overrides")
 MEDIA_FIELDS = ("source_path", "subtitle_path", "fit")
-_SERIES_KEYS = {
-    "slug", "name", "timezone", "weekday", "time", "first_date", "last_date", "blackout_dates",
-    "hashtags", "accounts", "link", "credits", "templates",
-}
-_EPISODE_KEYS = {
-    "number", "title", "place", "description", "hashtags", "video", "subtitles", "slot", "fit",
-    "focal_x", "text",
-}
+#: posts in these states freeze their episode (its texts, media and slot)
+FROZEN_STATES = frozenset(str(x) for x in DONE | IN_FLIGHT)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,6 +91,10 @@ class SeasonError(Exception):
         self.problems = problems
         head = f"Die Staffeldatei {path} wurde nicht geladen ({len(problems)} Problem(e)):"
         super().__init__("\n".join([head, *(f"  - {p}" for p in problems)]))
+
+
+class SeasonConflict(SeasonError):
+    """The file is valid, but it would change or remove what is published or being sent."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +130,10 @@ class SeasonSpec:
     episodes: tuple[EpisodeSpec, ...] = field(default_factory=tuple)
     #: what the media check noted without refusing (German, with episode and field)
     notes: tuple[str, ...] = ()
+    #: sha256 (16 hex digits) of the file's bytes, for the audit trail
+    digest: str = ""
+    #: read from a file on this machine (``wtg season load``), not imported in the dashboard
+    from_file: bool = True
 
     def slots(self) -> dict[int, datetime | None]:
         tz = ZoneInfo(self.timezone)
@@ -153,127 +157,105 @@ def parse_season(
     ``media_check`` (optional) probes each episode's video and subtitle files with the same
     rules as the dashboard upload; its errors join the problems, its notes land in ``notes``.
     """
-    problems: list[str] = []
-    notes: list[str] = []
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise SeasonError(path, [f"Datei nicht lesbar: {exc.strerror or exc}"]) from None
+    return parse_season_text(raw, origin=path, base=path.parent, known_accounts=known_accounts,
+                             media_check=media_check)
+
+
+def parse_season_text(
+    raw: bytes, *, origin: Path, base: Path | None, known_accounts: set[str] | None = None,
+    media_check: MediaCheck | None = None,
+) -> SeasonSpec:
+    """Validate the bytes of a season file. ``base`` is the folder that relative ``video`` and
+    ``subtitles`` paths are resolved against; ``None`` (an import through the dashboard) takes
+    only absolute paths and does not look at them (files come by upload there)."""
     try:
         data = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         msg = "Die Datei ist nicht UTF-8-kodiert. Bitte als UTF-8 speichern."
-        raise SeasonError(path, [msg]) from None
+        raise SeasonError(origin, [msg]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise SeasonError(path, [f"TOML-Syntaxfehler: {exc}"]) from None
-
-    base = path.parent
-    s = data.get("series")
-    if not isinstance(s, dict):
-        raise SeasonError(path, ["Abschnitt [series] fehlt."])
-    p = _Collector(problems, "[series]")
-    for key in sorted(set(s) - _SERIES_KEYS):
-        p.add(key, "unbekanntes Feld (Tippfehler?)")
-    slug = p.text(s, "slug", required=True, pattern="slug")
-    name = p.text(s, "name", required=True)
-    tzname = p.text(s, "timezone") or "Europe/Berlin"
+        raise SeasonError(origin, [f"TOML-Syntaxfehler: {exc}"]) from None
+    if not isinstance(data.get("series"), dict):
+        raise SeasonError(origin, ["Abschnitt [series] fehlt."])
+    context = {"source": "file", "base": base, "known_accounts": known_accounts}
+    problems: list[str] = [f"Abschnitt [{key}]: unbekannt (Tippfehler?)"
+                           for key in sorted(set(data) - {"series", "episodes"})]
     try:
-        ZoneInfo(tzname)
-    except (ZoneInfoNotFoundError, ValueError):
-        p.add("timezone", f"unbekannte Zeitzone {tzname!r}")
-        tzname = "Europe/Berlin"
-    weekday = p.convert(s, "weekday", parse_weekday, default=3)
-    at = p.convert(s, "time", parse_time, default=time(17, 0))
-    first = p.date(s, "first_date", required=True)
-    last = p.date(s, "last_date", required=True)
-    if first and last and last < first:
-        p.add("last_date", "liegt vor first_date")
-    blackouts = tuple(p.date_list(s, "blackout_dates"))
-    hashtags = tuple(p.str_list(s, "hashtags"))
-    accounts = tuple(p.str_list(s, "accounts"))
-    if known_accounts is not None:
-        for a in accounts:
-            if a not in known_accounts:
-                known = ", ".join(sorted(known_accounts)) or "keine"
-                p.add("accounts", f"Konto {a!r} ist in den Einstellungen nicht angelegt "
-                      f"(angelegt: {known})")
-    templates = s.get("templates", {})
-    if not isinstance(templates, dict):
-        p.add("templates", "muss eine Tabelle je Plattform sein")
-        templates = {}
-
-    episodes: list[EpisodeSpec] = []
+        series: SeriesFields | None = SeriesFields.model_validate(data["series"], context=context)
+    except ValidationError as exc:
+        series = None
+        problems += [f"[series], Feld '{p.field}': {p.message_de}" for p in problems_of(exc)]
     raw_eps = data.get("episodes", [])
     if not isinstance(raw_eps, list) or not raw_eps:
         problems.append("Keine Folgen: mindestens ein [[episodes]]-Eintrag ist nötig.")
         raw_eps = []
-    seen: set[int] = set()
-    for i, e in enumerate(raw_eps, 1):
-        number = e.get("number")
-        where = ep_label(number) if isinstance(number, int) else f"Eintrag {i} unter [[episodes]]"
-        q = _Collector(problems, where)
-        if not isinstance(number, int) or isinstance(number, bool) or number < 0:
-            q.add("number", "muss eine ganze Zahl ab 0 sein (0 = Trailer)")
-            continue
-        if number in seen:
-            q.add("number", "kommt mehrfach vor")
-            continue
-        seen.add(number)
-        for key in sorted(set(e) - _EPISODE_KEYS):
-            q.add(key, "unbekanntes Feld (Tippfehler?)")
-        title = q.text(e, "title", required=True)
-        video = q.path(e, "video", base)
-        subtitles = q.path(e, "subtitles", base)
-        if media_check is not None and (video or subtitles):
-            found = media_check(video, subtitles)
-            for key, messages in found.errors.items():
-                for msg in messages:
-                    q.add(key, msg)
-            notes += [f"{where}, Feld '{key}': {msg}"
-                      for key, messages in found.notes.items() for msg in messages]
-        slot = e.get("slot")
-        if slot is not None:
-            if isinstance(slot, datetime):
-                if slot.tzinfo is None:
-                    slot = slot.replace(tzinfo=ZoneInfo(tzname))
-            else:
-                q.add("slot", "muss Datum und Uhrzeit sein, z. B. 2022-11-24T17:00:00+01:00")
-                slot = None
-        fit_mode = e.get("fit", "pad")
-        if fit_mode not in ("pad", "crop"):
-            q.add("fit", "erlaubt sind pad (unscharfer Hintergrund) oder crop (Ausschnitt)")
-        focal = e.get("focal_x", 0.5)
-        if not isinstance(focal, int | float) or not 0 <= focal <= 1:
-            q.add("focal_x", "muss zwischen 0 (links) und 1 (rechts) liegen")
-            focal = 0.5
-        text = e.get("text", {})
-        if not isinstance(text, dict) or not all(isinstance(v, dict) for v in text.values()):
-            q.add("text", "je Plattform eine Tabelle, z. B. [episodes.text.youtube]")
-            text = {}
-        episodes.append(
-            EpisodeSpec(
-                number=number, title=title or "", place=q.text(e, "place") or "",
-                description=q.text(e, "description") or "",
-                hashtags=tuple(q.str_list(e, "hashtags")), video=video, subtitles=subtitles,
-                slot=slot, fit={"mode": fit_mode, "focal_x": float(focal)}, text=text,
-            )
-        )
-    if problems:
-        raise SeasonError(path, problems)
+    episodes, notes = _episodes(raw_eps, context, problems, media_check)
+    if problems or series is None:
+        raise SeasonError(origin, problems)
+    tz = ZoneInfo(series.timezone)
     spec = SeasonSpec(
-        path=path, slug=slug or "", name=name or "", timezone=tzname, weekday=weekday,
-        time=at, first_date=first, last_date=last,  # type: ignore[arg-type]
-        blackout_dates=blackouts, hashtags=hashtags, accounts=accounts, link=s.get("link", ""),
-        credits=s.get("credits", ""), templates=templates,
-        episodes=tuple(sorted(episodes, key=lambda e: e.number)), notes=tuple(notes),
+        path=origin, slug=series.slug, name=series.name, timezone=series.timezone,
+        weekday=series.weekday, time=series.time, first_date=series.first_date,
+        last_date=series.last_date, blackout_dates=tuple(series.blackout_dates),
+        hashtags=tuple(series.hashtags), accounts=tuple(series.accounts), link=series.link,
+        credits=series.credits, templates=series.templates,
+        episodes=tuple(sorted((_spec_of(e, tz) for e in episodes), key=lambda e: e.number)),
+        notes=tuple(notes), digest=hashlib.sha256(raw).hexdigest()[:16], from_file=base is not None,
     )
     unslotted = [n for n, at_ in spec.slots().items() if at_ is None]
     if unslotted:
-        raise SeasonError(path, [
-            f"Zu wenige Sendetermine: {', '.join(ep_label(n) for n in unslotted)} "
-            "hätte keinen Termin. Bitte last_date später setzen oder Sperrtermine streichen."
-        ])
+        raise SeasonError(origin, [too_few_slots(unslotted)])
     return spec
+
+
+def too_few_slots(numbers: list[int]) -> str:
+    return (f"Zu wenige Sendetermine: {', '.join(ep_label(n) for n in numbers)} hätte keinen "
+            "Termin. Bitte last_date später setzen oder Sperrtermine streichen.")
+
+
+def _episodes(raw_eps: list[Any], context: dict[str, Any], problems: list[str],
+              media_check: MediaCheck | None) -> tuple[list[EpisodeFields], list[str]]:
+    """Each ``[[episodes]]`` entry through the shared model; media checks on valid entries."""
+    out: list[EpisodeFields] = []
+    notes: list[str] = []
+    seen: set[int] = set()
+    for i, entry in enumerate(raw_eps, 1):
+        number = entry.get("number") if isinstance(entry, dict) else None
+        valid_number = isinstance(number, int) and not isinstance(number, bool) and number >= 0
+        where = ep_label(number) if valid_number else f"Eintrag {i} unter [[episodes]]"
+        if valid_number and number in seen:
+            problems.append(f"{where}, Feld 'number': kommt mehrfach vor")
+            continue
+        if valid_number:
+            seen.add(number)  # type: ignore[arg-type]
+        try:
+            ep = EpisodeFields.model_validate(entry, context=context)
+        except ValidationError as exc:
+            problems += [f"{where}, Feld '{p.field}': {p.message_de}" for p in problems_of(exc)]
+            continue
+        if media_check is not None and (ep.video or ep.subtitles):
+            found = media_check(ep.video, ep.subtitles)
+            problems += [f"{where}, Feld '{key}': {msg}"
+                         for key, messages in found.errors.items() for msg in messages]
+            notes += [f"{where}, Feld '{key}': {msg}"
+                      for key, messages in found.notes.items() for msg in messages]
+        out.append(ep)
+    return out, notes
+
+
+def _spec_of(e: EpisodeFields, tz: ZoneInfo) -> EpisodeSpec:
+    slot = e.slot
+    if slot is not None and slot.tzinfo is None:  # wall-clock time of the series
+        slot = local_slot(slot.date(), slot.time(), tz)
+    return EpisodeSpec(
+        number=e.number, title=e.title, place=e.place, description=e.description,
+        hashtags=tuple(e.hashtags), video=e.video, subtitles=e.subtitles, slot=slot,
+        fit={"mode": e.fit, "focal_x": e.focal_x}, text=e.text,
+    )
 
 
 @dataclass(frozen=True)
@@ -287,10 +269,13 @@ class LoadReport:
 
 
 def apply_season(
-    s: Session, spec: SeasonSpec, accounts: Mapping[str, Any], *, actor: str = "cli"
+    s: Session, spec: SeasonSpec, accounts: Mapping[str, Any], *, actor: str = "cli",
+    editor: str | None = None,
 ) -> LoadReport:
-    """Write ``spec`` to the database; raises SeasonError (nothing written) if it would change
-    a published or in-flight episode."""
+    """Write ``spec`` to the database; raises SeasonConflict (nothing written: the caller's
+    transaction rolls back) if it would change a published or in-flight episode. ``editor``
+    (a person, for loads through the dashboard) becomes the last editor of every created or
+    changed episode, so that person cannot approve them (four eyes)."""
     series = s.query(Series).filter_by(slug=spec.slug).one_or_none()
     slots = spec.slots()
     problems: list[str] = []
@@ -298,51 +283,38 @@ def apply_season(
         series = Series(slug=spec.slug)
         s.add(series)
     existing = {e.number: e for e in series.episodes}
-    frozen_states = {str(x) for x in DONE | IN_FLIGHT}
     created, updated, unchanged, removed = [], [], [], []
     for e in spec.episodes:
         ep = existing.get(e.number)
-        values = _episode_values(e)
+        values = episode_values(e)
         if ep is None:
             ep = Episode(number=e.number, **values)
             ep.media_status = MediaStatus.QUEUED if e.video else MediaStatus.MISSING
+            ep.edited_by = editor
             series.episodes.append(ep)
             created.append(e.number)
         else:
-            changed = [k for k, v in values.items() if getattr(ep, k) != v]
-            locked = any(p.state in frozen_states for p in ep.posts)
-            if changed and locked:
+            changed = changed_fields(ep, values)
+            if changed and is_frozen(ep):
                 problems.append(
                     f"{ep_label(e.number)}: ist bereits veröffentlicht oder wird gerade gesendet; "
                     f"Änderungen an {', '.join(changed)} sind nicht erlaubt."
                 )
                 continue
             if changed:
-                for k in changed:
-                    setattr(ep, k, values[k])
-                ep.revision += 1  # voids an approval (four eyes)
-                if any(k in MEDIA_FIELDS for k in changed):
-                    ep.media_status = MediaStatus.QUEUED if ep.source_path else MediaStatus.MISSING
-                    ep.media_problems = []
-                    for p in ep.posts:
-                        if p.state in (PostState.READY, PostState.PREPARING):
-                            p.state = str(PostState.PENDING)
+                setepisode_values(ep, values, changed, editor=editor)
                 updated.append(e.number)
             else:
                 unchanged.append(e.number)
-        if e.slot is not None:
+        if ep.slot_override != e.slot:
             ep.slot_override = e.slot
-        if not any(p.state in frozen_states for p in ep.posts):
-            planned = slots[e.number]
-            # a hold or reschedule since the last load stays, unless the file changed the plan
-            if ep.slot_at is None or ep.planned_slot_at != planned:
-                ep.slot_at = planned
-            ep.planned_slot_at = planned
+        if not is_frozen(ep):
+            follow_plan(ep, slots[e.number])
     wanted = {e.number for e in spec.episodes}
     for number, ep in existing.items():
         if number in wanted:
             continue
-        if any(p.state in frozen_states for p in ep.posts):
+        if is_frozen(ep):
             problems.append(
                 f"{ep_label(number)} fehlt in der Datei, ist aber schon veröffentlicht; "
                 "sie bleibt und kann nicht entfernt werden."
@@ -351,31 +323,102 @@ def apply_season(
         series.episodes.remove(ep)
         removed.append(number)
     if problems:  # the caller's transaction rolls back: nothing is written
-        raise SeasonError(spec.path, problems)
-    series.name = spec.name
-    series.timezone = spec.timezone
-    series.weekday = spec.weekday
-    series.time_of_day = spec.time.strftime("%H:%M")
-    series.first_date = spec.first_date
-    series.last_date = spec.last_date
-    series.blackout_dates = [d.isoformat() for d in spec.blackout_dates]
-    series.hashtags = list(spec.hashtags)
-    series.accounts = list(spec.accounts)
-    series.link = spec.link
-    series.credits = spec.credits
-    series.templates = {k: dict(v) for k, v in spec.templates.items()}
-    series.source_file = str(spec.path)
+        raise SeasonConflict(spec.path, problems)
+    old_accounts = list(series.accounts or [])
+    for key, value in series_values(spec).items():
+        if getattr(series, key) != value:
+            setattr(series, key, value)
+    if spec.from_file and series.source_file != str(spec.path):
+        series.source_file = str(spec.path)
     s.flush()
+    sync_account_posts(s, series, old_accounts)
     posts_created = ensure_posts(s, series, accounts)
     if created or updated or removed or posts_created:
         audit(
             s, actor, "season.load", f"series:{series.slug}", file=str(spec.path),
-            created=created, updated=updated, removed=removed, digest=_digest(spec.path),
+            created=created, updated=updated, removed=removed, digest=spec.digest,
         )
     return LoadReport(series.id, created, updated, unchanged, removed, posts_created)
 
 
-def _episode_values(e: EpisodeSpec) -> dict[str, Any]:
+def is_frozen(ep: Episode) -> bool:
+    """True while a post of the episode is in flight or out: its texts, media and slot stay."""
+    return any(p.state in FROZEN_STATES for p in ep.posts)
+
+
+def follow_plan(ep: Episode, planned: datetime | None) -> None:
+    """The episode's slot from the plan; a hold or reschedule since the last plan stays, unless
+    the plan for this episode changed."""
+    if ep.slot_at is None or ep.planned_slot_at != planned:
+        ep.slot_at = planned
+    if ep.planned_slot_at != planned:
+        ep.planned_slot_at = planned
+
+
+def series_values(spec: Any) -> dict[str, Any]:
+    """Column values of a series row from a validated series (spec or model)."""
+    return {
+        "name": spec.name, "timezone": spec.timezone, "weekday": spec.weekday,
+        "time_of_day": spec.time.strftime("%H:%M"), "first_date": spec.first_date,
+        "last_date": spec.last_date,
+        "blackout_dates": [d.isoformat() for d in spec.blackout_dates],
+        "hashtags": list(spec.hashtags), "accounts": list(spec.accounts), "link": spec.link,
+        "credits": spec.credits, "templates": {k: dict(v) for k, v in spec.templates.items()},
+    }
+
+
+def sync_account_posts(s: Session, series: Series, old: list[str] | None) -> None:
+    """Waiting posts on an account taken out of the series are cancelled; putting the account
+    back lets them wait again."""
+    if old is None:
+        return
+    now, before = set(series.accounts or []), set(old)
+    if now == before:
+        return
+    moved = False
+    for ep in series.episodes:
+        for p in ep.posts:
+            name = p.account.name
+            if name in before - now and p.state in {str(x) for x in DUE_FROM}:
+                moved |= transition(s, p.id, PostState.CANCELLED)
+            elif name in now - before and p.state == PostState.CANCELLED:
+                moved |= transition(s, p.id, PostState.PENDING)
+    if moved:
+        s.expire_all()  # the rows changed in SQL, not through the loaded objects
+
+
+DEFAULT_FIT = {"mode": "pad", "focal_x": 0.5}
+
+
+def changed_fields(ep: Episode, values: Mapping[str, Any]) -> list[str]:
+    """The episode columns that ``values`` would change (missing defaults count as equal)."""
+    def norm(key: str, value: Any) -> Any:
+        if key == "fit":
+            return {**DEFAULT_FIT, **(value or {})}
+        if key in ("hashtags", "text_overrides"):
+            return value or type(values[key])()
+        return value
+    return [k for k, v in values.items() if norm(k, getattr(ep, k)) != norm(k, v)]
+
+
+def setepisode_values(ep: Episode, values: Mapping[str, Any], changed: list[str], *,
+                       editor: str | None = None) -> None:
+    """Apply changed values: a new revision (an approval is void); new media is prepared again
+    and posts that were ready wait for it."""
+    for k in changed:
+        setattr(ep, k, values[k])
+    ep.revision += 1  # voids an approval (four eyes)
+    if editor is not None:
+        ep.edited_by = editor
+    if any(k in MEDIA_FIELDS for k in changed):
+        ep.media_status = MediaStatus.QUEUED if ep.source_path else MediaStatus.MISSING
+        ep.media_problems = []
+        for p in ep.posts:
+            if p.state in (PostState.READY, PostState.PREPARING):
+                p.state = str(PostState.PENDING)
+
+
+def episode_values(e: EpisodeSpec) -> dict[str, Any]:
     return {
         "title": e.title,
         "place": e.place,
@@ -386,83 +429,3 @@ def _episode_values(e: EpisodeSpec) -> dict[str, Any]:
         "subtitle_path": str(e.subtitles) if e.subtitles else None,
         "fit": dict(e.fit),
     }
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-
-
-class _Collector:
-    """Collects German problems for one section of the file."""
-
-    def __init__(self, problems: list[str], where: str) -> None:
-        self.problems = problems
-        self.where = where
-
-    def add(self, key: str, msg: str) -> None:
-        self.problems.append(f"{self.where}, Feld '{key}': {msg}")
-
-    def text(
-        self, d: Mapping[str, Any], key: str, *, required: bool = False, pattern: str = ""
-    ) -> str | None:
-        v = d.get(key)
-        if v is None or (isinstance(v, str) and not v.strip()):
-            if required:
-                self.add(key, "fehlt")
-            return None
-        if not isinstance(v, str):
-            self.add(key, "muss Text in Anführungszeichen sein")
-            return None
-        if pattern == "slug" and not all(c.isalnum() or c in "-_" for c in v):
-            self.add(key, "nur Buchstaben, Ziffern, - und _")
-        return v.strip()
-
-    def convert(self, d: Mapping[str, Any], key: str, fn: Any, default: Any) -> Any:
-        if key not in d:
-            return default
-        try:
-            return fn(d[key])
-        except (ValueError, AttributeError, TypeError) as exc:
-            self.add(key, str(exc))
-            return default
-
-    def date(self, d: Mapping[str, Any], key: str, *, required: bool = False) -> date | None:
-        v = d.get(key)
-        if v is None:
-            if required:
-                self.add(key, "fehlt (Datum wie 2022-11-03, ohne Anführungszeichen)")
-            return None
-        if isinstance(v, datetime) or not isinstance(v, date):
-            self.add(key, "muss ein Datum wie 2022-11-03 sein (ohne Anführungszeichen)")
-            return None
-        return v
-
-    def date_list(self, d: Mapping[str, Any], key: str) -> list[date]:
-        v = d.get(key, [])
-        if not isinstance(v, list) or not all(
-            isinstance(x, date) and not isinstance(x, datetime) for x in v
-        ):
-            self.add(key, "muss eine Liste von Daten sein, z. B. [2022-12-22, 2022-12-29]")
-            return []
-        return v
-
-    def str_list(self, d: Mapping[str, Any], key: str) -> list[str]:
-        v = d.get(key, [])
-        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-            self.add(key, 'muss eine Liste von Texten sein, z. B. ["Ehrenamt", "LUP"]')
-            return []
-        return [x.lstrip("#").strip() for x in v]
-
-    def path(self, d: Mapping[str, Any], key: str, base: Path) -> Path | None:
-        v = d.get(key)
-        if v is None:
-            return None
-        if not isinstance(v, str) or not v.strip():
-            self.add(key, "muss ein Dateipfad in Anführungszeichen sein")
-            return None
-        p = Path(v)
-        p = p if p.is_absolute() else (base / p)
-        if not p.is_file():
-            self.add(key, f"Datei {p} nicht gefunden")
-            return None
-        return p.resolve()

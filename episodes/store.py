@@ -271,6 +271,7 @@ class Cell:
     url: str | None
     error: str | None
     progress: float
+    error_kind: str | None = None  # the error's kind: who refused (platform, wtg, technical)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -293,6 +294,7 @@ def status_grid(s: Session, series_id: int) -> list[Row]:
                 post_id=p.id, account=p.account.name, platform=p.account.platform, state=p.state,
                 slot_at=p.slot_at, url=p.public_url,
                 error=(p.last_error or {}).get("message_de"), progress=p.progress,
+                error_kind=(p.last_error or {}).get("kind"),
             )
             for p in sorted(ep.posts, key=lambda p: p.account.name)
         )

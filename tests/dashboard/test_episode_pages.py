@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from episodes.models import Episode
+from episodes.models import Episode, Series
 from episodes.subtitles import load_subtitles
 
 from .conftest import Live, csrf_of
@@ -80,10 +80,19 @@ def test_previews_count_in_each_platforms_unit(live: Live) -> None:
 
 
 def test_calendar_places_episodes_on_their_berlin_dates(live: Live) -> None:
-    """The calendar shows each month of the season with the episodes on their local day
-    and time."""
+    """The month view shows the episodes on their local day and time with approval and each
+    account's state, the MV holidays and blackout days; the week view shows one week."""
+    with live.db.session() as s:
+        s.get(Series, live.ids["series"]).blackout_dates = ["2026-11-27"]
     with live.client("vera") as client:
-        page = client.get("/calendar").text
-    assert "<caption>November 2026</caption>" in page
+        page = client.get("/calendar", params={"at": "2026-11-01"}).text
+        week = client.get("/calendar", params={"at": "2026-11-13", "view": "week"}).text
+    assert 'data-testid="calendar-title">November 2026<' in page
     assert page.count("17:00 Uhr") == 3
-    assert "Trailer" in page and "Folge 2" in page
+    assert "Trailer · Hagenow" in page and "Folge 2 · Hagenow" in page
+    assert page.count("nicht freigegeben") == 3 and "mastodon-lup: wartet" in page
+    assert "Feiertag: Reformationstag" in page  # 31 Oct, in the first row of November
+    assert 'data-day="2026-11-27"' in page and "Sperrtermin" in page
+    assert 'data-testid="calendar-title">Woche vom 09.11. bis 15.11.2026<' in week
+    assert week.count("17:00 Uhr") == 1 and "Folge 1 · Hagenow" in week
+    assert "Verschieben" not in page  # a viewer cannot move

@@ -196,3 +196,21 @@ def test_reload_keeps_a_hold_unless_the_file_changes_the_plan(tmp_path: Path, an
     assert moved != VALID
     load(any_db, write(tmp_path, moved))
     assert episode(any_db, 1).slot_at == planned + timedelta(hours=1)
+
+
+def test_an_account_taken_out_of_the_file_cancels_its_waiting_posts(
+    tmp_path: Path, any_db: Database
+):
+    """Reloading without mastodon-lup cancels its waiting posts (nothing goes out there); the
+    file with it again lets them wait again."""
+    load(any_db, write(tmp_path, VALID))
+    load(any_db, write(tmp_path, VALID.replace('accounts = ["youtube-lup", "mastodon-lup"]',
+                                               'accounts = ["youtube-lup"]')))
+
+    def states() -> set[tuple[str, str]]:
+        with any_db.session() as s:
+            return {(p.account.name, p.state) for p in s.scalars(select(Post))}
+
+    assert states() == {("youtube-lup", "pending"), ("mastodon-lup", "cancelled")}
+    load(any_db, write(tmp_path, VALID))
+    assert states() == {("youtube-lup", "pending"), ("mastodon-lup", "pending")}
