@@ -29,6 +29,7 @@ from episodes.season import (
 )
 from episodes.season_export import season_toml
 from episodes.season_models import EpisodeIn, Problem, SeriesFields, problems_of
+from workers.task_names import MEDIA_PREPARE
 
 from .app import Wtg
 from .auth import Staff
@@ -136,7 +137,7 @@ def update_episode(deps: Wtg, staff: Staff, episode_id: int, patch: Mapping[str,
         again = done.media_again or (bool(ep.source_path) and bool(done.changed)
                                      and (busy or "title" in done.changed))
     if again:
-        deps.send("wtg.media.prepare", episode_id)
+        deps.send(MEDIA_PREPARE, episode_id)
     return EpisodeChange(done.changed, done.moved)
 
 
