@@ -17,8 +17,8 @@ from typing import Any
 
 from config import Settings
 from config.credentials import MissingCredential
-from episodes import store
-from episodes.capabilities import validate_account
+from episodes import connections, store
+from episodes.capabilities import capabilities, validate_account
 from episodes.captions import render_for
 from episodes.models import Account as AccountRow
 from episodes.models import Episode, MediaStatus, PreflightResult, utcnow
@@ -53,21 +53,25 @@ def text_problems(settings: Settings, series: Any, episode: Any) -> list[tuple[s
     """(account, German problem) for every account of the series whose text is out of limits.
 
     Never raises for bad account options: an account whose options do not fit its platform
-    (``episodes.capabilities``) is reported with those problems instead of being checked."""
+    (``episodes.capabilities``) is reported with those problems instead of being checked. An
+    account still to be connected in the dashboard is checked all the same (its text limits do
+    not depend on the page)."""
     out = []
     for name in series.accounts:
         try:
             acc = settings.account(name)
         except KeyError:
             continue
-        invalid = validate_account(acc)
+        invalid = validate_account(acc, allow_unconnected=True)
         if invalid:
             out += [(acc.name, problem) for problem in invalid]
             continue
+        placeholders = {k: "0" for k in capabilities(acc.platform).connect_fills}
         try:
             adapter = adapter_class(acc.platform)(
                 Account(name=acc.name, platform=acc.platform, display_name=acc.name,
-                        api_base=acc.api_base, options=dict(acc.options)), _NoSecrets())
+                        api_base=acc.api_base, options={**placeholders, **acc.options}),
+                _NoSecrets())
             found = adapter.check_text(render_for(episode, series, acc.platform))
         except (KeyError, ValueError, TypeError) as exc:  # options the models do not cover yet
             out.append((acc.name, f"Konto {acc.name}: die Kontoeinstellungen passen nicht zur "
@@ -103,6 +107,7 @@ def run_preflight(rt: Runtime, episode_id: int, kind: str, *, network: bool) -> 
         if ep is None:
             report.add("missing", f"Folge {episode_id} gibt es nicht.")
             return report
+        settings = connections.with_connections(rt.settings, s)  # pages chosen in the dashboard
         series = ep.series
         label = ep.label
         if ep.media_status != MediaStatus.VERIFIED:
@@ -116,7 +121,7 @@ def run_preflight(rt: Runtime, episode_id: int, kind: str, *, network: bool) -> 
         accounts = []
         for name in series.accounts:
             try:
-                acc = rt.settings.account(name)
+                acc = settings.account(name)
             except KeyError:
                 report.add("account", f"Konto {name} ist nicht eingerichtet.", account=name)
                 continue
@@ -131,7 +136,7 @@ def run_preflight(rt: Runtime, episode_id: int, kind: str, *, network: bool) -> 
             if r is not None and r.details.get("captions") == "sidecar" and not r.captions_srt:
                 report.add("captions", f"{label}: für {name} fehlt die Untertiteldatei.",
                            account=name)
-        for acc_name, msg in text_problems(rt.settings, series, ep):
+        for acc_name, msg in text_problems(settings, series, ep):
             report.add("text", f"{label}: {msg}", account=acc_name)
         rows = {a.name: a.id for a in s.query(AccountRow)}
         recent_checks = {a.name: a.credentials_checked_at for a in s.query(AccountRow)

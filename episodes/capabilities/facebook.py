@@ -40,4 +40,5 @@ CAPABILITIES = Capabilities(
     platform="facebook", label="Facebook", options=FacebookOptions, native_scheduling=True,
     min_schedule_lead=timedelta(minutes=MIN_LEAD_MINUTES),
     max_schedule_lead=timedelta(days=MAX_LEAD_DAYS), source="[code FB-REELS-SAMPLE]; max [3p]",
+    connect_fills=("page_id",),
 )

@@ -31,4 +31,5 @@ class InstagramOptions(Options):
 CAPABILITIES = Capabilities(
     platform="instagram", label="Instagram", options=InstagramOptions, native_scheduling=False,
     source="PLATFORM-APIS 2.11: no scheduling in the API [code IG-SAMPLE]",
+    connect_fills=("ig_user_id",),
 )
