@@ -27,7 +27,7 @@ import secrets
 import time
 from typing import Any
 
-from .base import Request, Response, route
+from .base import Request, Response, Sandbox, route
 from .oauth import Client, Consent, ConsentServer
 
 GOOGLE = Consent(brand="Google", return_scopes="scope")
@@ -252,9 +252,17 @@ class TikTokOAuth(ConsentServer):
 
 # --- Mastodon --------------------------------------------------------------------------------
 class MastodonOAuth(ConsentServer):
-    """For :class:`sandbox.mastodon.MastodonSandbox` (its access tokens, account 1)."""
+    """For :class:`sandbox.mastodon.MastodonSandbox` (its access tokens, account 1). These
+    endpoints are public ("OAuth: Public" in Mastodon's documents), so they are answered before
+    the sandbox's bearer-token check."""
 
     tokens: dict[str, str]
+    PUBLIC = re.compile(r"^/(api/v1/apps|oauth/(authorize|token|revoke))/?$")
+
+    def handle_control(self, req: Request) -> Response | None:
+        if self.PUBLIC.match(req.path):
+            return Sandbox.dispatch(self, req)  # type: ignore[arg-type]
+        return super().handle_control(req)  # type: ignore[misc, no-any-return]
 
     @route("POST", "/api/v1/apps")
     def mastodon_apps(self, req: Request) -> Response:

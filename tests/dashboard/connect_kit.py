@@ -67,7 +67,11 @@ def write_apps(secrets_dir: Path, sbs: dict[str, Sandbox]) -> None:
 class World:
     live: Live
     sbs: dict[str, Sandbox]
-    settings: Settings
+    deps: Any  # the running dashboard's ``Wtg``
+
+    @property
+    def settings(self) -> Settings:
+        return self.deps.settings  # type: ignore[no-any-return]
 
     @property
     def secrets_dir(self) -> Path:
@@ -101,7 +105,7 @@ def world(tmp_path: Path, redis_url: str, template_db: Template) -> Iterator[Wor
         live = Live(url=server.url, db=db, settings=deps.settings, ids=dict(template_db.ids),
                     tokens=dict(template_db.tokens))
         try:
-            yield World(live=live, sbs=sbs, settings=deps.settings)
+            yield World(live=live, sbs=sbs, deps=deps)
         finally:
             server.stop()
             deps.celery.close()
