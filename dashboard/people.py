@@ -211,7 +211,7 @@ def _link_page(request: Request, token: str, status: int = 200, **extra: Any) ->
         user = people.link_user(s, token)
         name = user.display_name or user.username if user is not None else ""
     response = render(request, "set_password.html", None, status=status if user else 404,
-                      valid=user is not None, name=name, csrf=sessions.login_csrf(nonce),
+                      valid=user is not None, person=name, csrf=sessions.login_csrf(nonce),
                       token=token, **extra)
     if fresh:
         sessions.set_login(response, nonce)
