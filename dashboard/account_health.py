@@ -50,6 +50,7 @@ def _row(deps: Any, acc: Any, conn: Any, mirror: Any, now: Any) -> dict[str, Any
         mirror.credentials_checked_at if mirror is not None else None)
     return {
         "name": acc.name, "platform": acc.platform, "label": label,
+        "named": bool(acc.display_name),
         "platform_label": capabilities(acc.platform).label, "enabled": acc.enabled,
         "source": source, "source_de": SOURCE_DE[source],
         "conn": conn if conn is not None and conn.status == connections.CONNECTED else None,

@@ -33,6 +33,7 @@ from episodes.models import Account, OAuthFlow, Post, Role, utcnow
 from workers.connect import ConnectError, MissingScopes, connector, instance_url, pkce_pair
 
 from .auth import COOKIE, LoginRequired, Staff, page_role
+from .gate import SECURITY_HEADERS
 from .pages import RowId, deps_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -74,8 +75,21 @@ def connect(request: Request, name: str, staff: Staff = Admin) -> Response:
         with deps_of(request).db.session() as s:
             conn = connections.get(s, name)
             instance = (conn.api_base if conn and conn.api_base else acc.api_base)
-        return render(request, "connect_mastodon.html", staff, account=acc, instance=instance)
+        return _instance_form(request, staff, acc, instance)
     return _begin(request, staff, acc, {})
+
+
+def _instance_form(request: Request, staff: Staff, acc: AccountSettings, instance: str,
+                   status: int = 200, errors: list[str] | None = None) -> HTMLResponse:
+    """The form asking for the Mastodon instance. Its answer redirects to that instance, which
+    a browser allows only if the page's ``form-action`` admits it (Chromium checks redirects
+    of a form submission too): this one page admits any web address."""
+    response = render(request, "connect_mastodon.html", staff, status=status, account=acc,
+                      instance=instance, errors=errors or [])
+    response.headers["content-security-policy"] = dict(SECURITY_HEADERS)[
+        b"content-security-policy"].decode().replace("form-action 'self'",
+                                                     "form-action 'self' https: http:")
+    return response
 
 
 @router.post("/accounts/{name}/connect", response_class=HTMLResponse)
@@ -88,8 +102,8 @@ def connect_instance(request: Request, name: str, instance: str = Form(""),
     try:
         url = instance_url(instance)
     except ConnectError as exc:
-        return render(request, "connect_mastodon.html", staff, status=400, account=acc,
-                      instance=instance[:300], errors=[exc.message_de])
+        return _instance_form(request, staff, acc, instance[:300], status=400,
+                              errors=[exc.message_de])
     return _begin(request, staff, acc, {"instance": url})
 
 
