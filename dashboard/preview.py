@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config import InMemoryCredentials, Settings
+from episodes.capabilities import capabilities
 from episodes.captions import LengthUnit, PostText, measure, render_for
 
 UNIT_DE = {LengthUnit.CHARS: "Zeichen", LengthUnit.BYTES: "Byte",
@@ -44,8 +45,10 @@ def _adapter(settings: Settings, account: str, platform: str) -> Any | None:
         api_base, options, display = cfg.api_base, dict(cfg.options), cfg.display_name
     except KeyError:
         api_base, options, display = "http://127.0.0.1", {}, account
+    # an account still to be connected has no page yet; its text limits do not depend on it
+    filled = {k: "0" for k in capabilities(platform).connect_fills}
     acc = Account(name=account, platform=platform, display_name=display or account,
-                  api_base=api_base, options=options)
+                  api_base=api_base, options={**filled, **options})
     return cls(acc, InMemoryCredentials())
 
 

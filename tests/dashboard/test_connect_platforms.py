@@ -141,3 +141,19 @@ def test_mastodon_instance_named_registers_once_and_reconnect_keeps_history(worl
 
         kept = s.query(Post).join(Account).filter(Account.name == name).count()
         assert kept == 3  # the season's posts for the account are all still there
+
+
+def test_episode_page_with_an_account_still_to_connect(world: World):
+    """A series that includes the Facebook account before it is connected (no page yet): the
+    episode page still shows its text preview, measured by Facebook's limits."""
+    from episodes import store
+    from episodes.models import Series
+
+    with world.live.db.session() as s:
+        series = s.query(Series).one()
+        series.accounts = [*series.accounts, NAMES["facebook"]]
+        store.ensure_posts(s, series, store.sync_accounts(s, world.settings.accounts))
+    with world.live.client("erika") as client:
+        page = client.get(f"/episodes/{world.live.ids['ep1']}")
+    assert page.status_code == 200
+    assert f'data-testid="preview-{NAMES["facebook"]}"' in page.text
