@@ -89,8 +89,8 @@ def test_reconnect_after_revoked_token_sends_the_held_post_exactly_once(
             login_page(page, server.url, "ada")
             page.goto(f"{server.url}/posts/{post_id}")
             expect(page.get_by_role("alert")).to_contain_text(
-                "abgelaufen oder wurde widerrufen. Bitte im Dashboard unter „Konten“ das Konto "
-                "neu verbinden")
+                "abgelaufen oder wurde widerrufen. Bitte im Dashboard unter „Konten“ die "
+                "Verbindung erneuern („Neu verbinden“)")
             page.goto(f"{server.url}/accounts/mastodon-lup")
             expect(page.get_by_test_id("held")).to_contain_text("Die Tafel in Hagenow")
             screenshot(page, "30-held-before-reconnect")

@@ -158,8 +158,8 @@ class CredentialsExpired(PermanentError):
     def _default_message_de(self) -> str:
         return (
             f"Der Zugang zu {self.platform} ist abgelaufen oder wurde widerrufen. Bitte im "
-            "Dashboard unter „Konten“ das Konto neu verbinden und den Beitrag dann „Erneut "
-            "versuchen“; er wartet so lange."
+            "Dashboard unter „Konten“ die Verbindung erneuern („Neu verbinden“) und den "
+            "Beitrag dann „Erneut versuchen“; er wartet so lange."
         )
 
 
