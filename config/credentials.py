@@ -24,6 +24,7 @@ import fcntl
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -269,10 +270,17 @@ class CredentialStore:
             return None
         return {str(k): str(v) for k, v in values.items()} if isinstance(values, dict) else None
 
-    def discard_staged(self) -> None:
-        if self._dir is not None and (self._dir / PENDING).exists():
-            with self._locked() as folder:
-                (folder / PENDING).unlink(missing_ok=True)
+    def discard_staged(self, *, older_than: float | None = None) -> bool:
+        """Forget tokens held for a choice (all, or only if older than ``older_than``
+        seconds: an abandoned flow); True if there were any."""
+        path = self._dir / PENDING if self._dir is not None else None
+        if path is None or not path.exists():
+            return False
+        if older_than is not None and time.time() - path.stat().st_mtime < older_than:
+            return False
+        with self._locked() as folder:
+            (folder / PENDING).unlink(missing_ok=True)
+        return True
 
     def held_by_wtg(self) -> set[str]:
         """The keys wtg holds in the store (never their values)."""

@@ -116,6 +116,7 @@ def _begin(request: Request, staff: Staff, acc: AccountSettings,
         if acc.platform == "mastodon" and conn is not None:
             params["app"] = dict((conn.details or {}).get("app") or {})
     secrets = credentials_for(acc.name, deps.settings)
+    secrets.discard_staged()  # tokens of an earlier flow that never got its choice
     flow = connector(effective, deps.settings, redirect_uri=redirect_uri(request),
                      params=params)
     try:

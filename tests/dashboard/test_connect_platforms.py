@@ -96,8 +96,13 @@ def test_tiktok_shows_the_creator_and_keeps_the_refresh_token_end(world: World):
         conn = connections.get(s, name)
         assert conn is not None and conn.refresh_expires_at is not None
         assert conn.remote_id == "sandbox-open-id"
-    assert set(_stored(world, name)) >= {"access_token", "refresh_token"}
-    assert _ok(world, name)
+    first = _stored(world, name)
+    assert set(first) >= {"access_token", "refresh_token"} and first["oauth_app"] == "tiktok"
+    world.sbs["tiktok"].expire_access_tokens()  # type: ignore[attr-defined]
+    assert _ok(world, name)  # refreshed with the app's client key, the pair rotated
+    rotated = _stored(world, name)
+    assert rotated["refresh_token"] != first["refresh_token"]
+    assert rotated["oauth_app"] == "tiktok"
 
 
 def test_mastodon_instance_named_registers_once_and_reconnect_keeps_history(world: World):

@@ -5,7 +5,8 @@
   enters its warning time and one more when it has lapsed;
 * a connected account not checked for a day gets the cheap authenticated call of pre-flight
   (``check_account_credentials``); a connection that stops working is told to staff at once
-  (the channel never goes quiet unnoticed).
+  (the channel never goes quiet unnoticed);
+* tokens held for a choice (page, channel) that nobody made are deleted after an hour.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from config.loader import credentials_for
 from episodes import connections, store
 from episodes.capabilities import capabilities
 from episodes.models import utcnow
@@ -23,6 +25,7 @@ from ..runtime import Runtime
 
 log = logging.getLogger("wtg.connect.health")
 CHECK_EVERY = timedelta(hours=24)
+STAGED_SECONDS = 3600.0  # a flow's choice is open ten minutes; its tokens go after an hour
 
 
 @dataclass
@@ -69,6 +72,8 @@ def sweep(rt: Runtime, *, now: datetime | None = None, network: bool = True) -> 
                     report.warned.append(acc.name)
             if conn.checked_at is None or conn.checked_at < now - CHECK_EVERY:
                 stale.append((acc.name, label, conn.check_ok))
+    for acc in rt.settings.accounts:  # tokens of a flow abandoned at the choice
+        credentials_for(acc.name, rt.settings).discard_staged(older_than=STAGED_SECONDS)
     if not network:
         return report
     for name, label, was_ok in stale:
