@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .credentials import CredentialStore
+from .credentials import PLATFORM_APP, AppCredentials, CredentialStore
 from .settings import Settings
 
 ENV_PREFIX = "WTG_"
@@ -107,10 +107,22 @@ def german_error(err: Any) -> str:
 def credentials_for(
     account: str, settings: Settings, environ: Mapping[str, str] | None = None
 ) -> CredentialStore:
+    """The account's secrets; its OAuth client keys may come from its platform's app."""
+    env = os.environ if environ is None else environ
+    platform = next((a.platform for a in settings.accounts if a.name == account), None)
+    app = PLATFORM_APP.get(platform or "")
     return CredentialStore(
-        account, environ=os.environ if environ is None else environ,
-        secrets_dir=settings.secrets_dir,
+        account, environ=env, secrets_dir=settings.secrets_dir,
+        app=AppCredentials(app, environ=env, secrets_dir=settings.secrets_dir) if app else None,
     )
+
+
+def oauth_app(app: str, settings: Settings,
+              environ: Mapping[str, str] | None = None) -> AppCredentials:
+    """The keys of wtg's OAuth app ``app`` (google, meta, tiktok): ``WTG_OAUTH_<APP>_<KEY>``,
+    ``..._FILE`` or ``<secrets_dir>/_oauth/<app>/<key>``."""
+    return AppCredentials(app, environ=os.environ if environ is None else environ,
+                          secrets_dir=settings.secrets_dir)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -134,7 +146,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in env.items():
-        if not key.startswith(ENV_PREFIX) or key.startswith("WTG_ACCOUNT_"):
+        if not key.startswith(ENV_PREFIX) or key.startswith(("WTG_ACCOUNT_", "WTG_OAUTH_")):
             continue
         name = key[len(ENV_PREFIX):]
         if name in _NOT_SETTINGS or not name:

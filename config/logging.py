@@ -17,7 +17,8 @@ _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar
 _SECRETISH = re.compile(
     r"(?i)(authorization:\s*\S+\s+|bearer\s+|(?:access|refresh)_token[\"'=:\s]+|"
     r"client_secret[\"'=:\s]+|password[\"'=:\s]+|upload_token[\"'=:\s]+|"
-    r"upload_id[\"'=:\s]+)([A-Za-z0-9._~+/=-]{4,})"
+    r"upload_id[\"'=:\s]+|fb_exchange_token[\"'=:\s]+|code_verifier[\"'=:\s]+|"
+    r"[?&](?:code|state)=)([A-Za-z0-9._~+/=%-]{4,})"
 )
 
 

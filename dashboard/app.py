@@ -106,6 +106,7 @@ def create_app(
     )
 
     app.include_router(pages.router)
+    _accounts_and_people(app)
     app.include_router(admin.router)
     app.include_router(episode_pages.router)
     app.include_router(media_files.router)
@@ -120,6 +121,14 @@ def create_app(
 
     app.add_middleware(Gate, deps=app.state.wtg)
     return app
+
+
+def _accounts_and_people(app: FastAPI) -> None:
+    """Accounts (health, connecting in the browser) and the team's admin pages."""
+    from . import account_health, connect, people
+
+    for module in (account_health, connect, people):
+        app.include_router(module.router)
 
 
 def _bearer_in_openapi(app: FastAPI) -> None:

@@ -4,8 +4,9 @@ many bytes they may send, and the security headers of every answer.
 1. **Who asks** is decided from the headers alone: the session cookie for pages, the bearer
    token for ``/api/v1`` and ``/metrics`` (one database lookup in a worker thread). The result
    goes into the request's state for :mod:`.auth`.
-2. **Anonymous** callers may send at most ``ANONYMOUS_MAX`` bytes (the login form). Any other
-   state-changing request without a session or token is refused at once, its body unread.
+2. **Anonymous** callers may send at most ``ANONYMOUS_MAX`` bytes (the login form, a password
+   link's form). Any other state-changing request without a session or token is refused at
+   once, its body unread.
 3. A form from **another site** (``Origin`` / ``Sec-Fetch-Site``) is refused before its body.
 4. **Size**: every route has a maximum (``limit_for``): source clips ``dashboard.max_video_mb``,
    subtitle files ``SUBTITLE_MAX``, everything else ``FORM_MAX``. A declared ``Content-Length``
@@ -41,6 +42,8 @@ MULTIPART_SLACK = 1 * MB  # the form around a file; the upload route itself stop
 VIDEO_ROUTE = re.compile(r"^/episodes/\d+/source$")
 SUBTITLE_ROUTE = re.compile(r"^/episodes/\d+/subtitles$")
 TOKEN_PATHS = ("/api/", "/metrics")
+#: the only forms anyone may send without a login: the login and a one-time password link
+ANONYMOUS_FORMS = re.compile(r"^/(login|set-password/[A-Za-z0-9_-]{1,200})$")
 OPEN_PATHS = ("/static/", "/healthz")
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -98,7 +101,7 @@ class Gate:
         identity = None if path.startswith(OPEN_PATHS) else await self._identify(path, headers)
         scope.setdefault("state", {})[IDENTITY] = identity
         unsafe = method not in SAFE_METHODS
-        if identity is None and unsafe and path != "/login":
+        if identity is None and unsafe and not ANONYMOUS_FORMS.match(path):
             await self._refuse(scope, send, 401, "Bitte zuerst anmelden.")
             return
         if unsafe and not path.startswith(TOKEN_PATHS) and _foreign(headers, self.deps):

@@ -194,15 +194,6 @@ def notifications_page(request: Request, staff: Staff = Depends(page_user)) -> R
     return render(request, "notifications.html", staff, items=items)
 
 
-@router.get("/accounts", response_class=HTMLResponse)
-def accounts_page(request: Request, staff: Staff = Depends(page_user)) -> Response:
-    """The accounts and whether their credentials were OK at the last check (never the
-    credentials themselves)."""
-    with deps_of(request).db.session() as s:
-        accounts = store.accounts_list(s)
-    return render(request, "accounts.html", staff, accounts=accounts)
-
-
 # --- live progress (polled by static/live.js every 2 s) --------------------------------------
 @router.get("/live/progress")
 def live_progress(request: Request, series_id: Annotated[int, Query(ge=1, le=MAX_ID)],

@@ -394,3 +394,76 @@ class SchedulerClock(Base):
     scale: Mapped[float] = mapped_column(Float)
     virtual_start: Mapped[datetime] = mapped_column(UTCDateTime)
     real_start: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AccountConnection(Base):
+    """How an account was connected in the browser and how healthy the connection is: the
+    non-secret facts the platform told us (page, Instagram account, channel, instance, granted
+    scopes, when tokens lapse). The tokens themselves live in the secrets store
+    (``config.credentials``), never here."""
+
+    __tablename__ = "account_connections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(64), unique=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(20), default="connected")  # or disconnected
+    #: Mastodon: the instance the staffer named (overrides the account's ``api_base``)
+    api_base: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: account options learned while connecting (page_id, ig_user_id, account_id)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    remote_id: Mapped[str] = mapped_column(String(200), default="")
+    remote_name: Mapped[str] = mapped_column(String(300), default="")
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    connected_by: Mapped[str] = mapped_column(String(100), default="")
+    connected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the access token lapses then and cannot be refreshed (Instagram's user token)
+    token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: the refresh token lapses then (TikTok; YouTube with a consent screen in Testing)
+    refresh_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    check_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    check_message: Mapped[str] = mapped_column(Text, default="")
+    #: expiry warnings already sent: {"<lapse ISO>": "soon" | "lapsed"}
+    warned: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class OAuthFlow(Base):
+    """One authorization in progress. Only the SHA-256 of its ``state`` and of the browser's
+    flow cookie are kept; it belongs to the staff session that started it, is used once and
+    expires after a few minutes. No token and no PKCE verifier is stored (the verifier is
+    derived from the state with the dashboard's secret key)."""
+
+    __tablename__ = "oauth_flows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    session_hash: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    account: Mapped[str] = mapped_column(String(64))
+    platform: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(16), default="authorize")  # or "choose"
+    redirect_uri: Mapped[str] = mapped_column(String(500))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: after the callback: what the staffer chooses from (ids and names, never tokens)
+    choices: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class PasswordLink(Base):
+    """A one-time link to set a password: an invitation or a reset by an admin. Only the
+    SHA-256 of the link's token is kept."""
+
+    __tablename__ = "password_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # invite | reset
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

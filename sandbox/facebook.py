@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 from .base import Request, Response, SandboxAccount, route
 from .facebook_video import FinishPartRoutes, Video
 from .graph import GraphSandbox, mp4_dimensions
+from .oauth_platforms import FacebookOAuth
 
 _FINISH_PARAMS = {"access_token", "upload_phase", "upload_session_id", "title", "description",
                   "published", "scheduled_publish_time", "content_tags", "custom_labels"}
@@ -40,7 +41,7 @@ _REEL_FINISH_PARAMS = {"access_token", "upload_phase", "video_id", "video_state"
 DAY = 86_400.0
 
 
-class FacebookSandbox(FinishPartRoutes, GraphSandbox):
+class FacebookSandbox(FinishPartRoutes, FacebookOAuth, GraphSandbox):
     platform = "facebook"
     throttle_code = 32
     READINGS: ClassVar[dict[str, tuple[str, ...]]] = {

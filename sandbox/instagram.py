@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 from .base import Request, Response, SandboxAccount, route
 from .graph import Blob, GraphSandbox
+from .oauth_platforms import InstagramOAuth
 
 _MEDIA_PARAMS = {"access_token", "media_type", "upload_type", "caption", "share_to_feed",
                  "collaborators", "cover_url", "audio_name", "user_tags", "location_id",
@@ -53,7 +54,7 @@ class Container:
     deferred: bool = False  # media_publish accepted before FINISHED (publishes when done)
 
 
-class InstagramSandbox(GraphSandbox):
+class InstagramSandbox(InstagramOAuth, GraphSandbox):
     platform = "instagram"
     throttle_code = 4
     READINGS: ClassVar[dict[str, tuple[str, ...]]] = {

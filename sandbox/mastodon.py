@@ -42,6 +42,7 @@ from .mastodon_entities import (
     status_json,
 )
 from .mastodon_text import status_length
+from .oauth_platforms import MastodonOAuth
 
 _INVALID = {"error": "The access token is invalid"}
 _NOT_FOUND = {"error": "Record not found"}
@@ -50,7 +51,7 @@ _TOO_SOON = "Validation failed: Scheduled at The scheduled date must be in the f
 TOTAL_SCHEDULED, DAILY_SCHEDULED = 300, 25
 
 
-class MastodonSandbox(Sandbox):
+class MastodonSandbox(MastodonOAuth, Sandbox):
     platform = "mastodon"
     READINGS: ClassVar[dict[str, tuple[str, ...]]] = {
         # scheduled_at closer than the minimum: 422 too_soon (scheduled_status.rb, current) or

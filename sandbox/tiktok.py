@@ -36,6 +36,7 @@ import time
 from typing import Any, ClassVar
 
 from .base import Request, Response, Sandbox, SandboxAccount, route
+from .oauth_platforms import TikTokOAuth
 
 MIB = 1024 * 1024
 PRIVACY_ALL = ["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY"]
@@ -51,7 +52,7 @@ def _err(status: int, code: str, message: str) -> Response:
     return Response(status, _env(None, code, message))
 
 
-class TikTokSandbox(Sandbox):
+class TikTokSandbox(TikTokOAuth, Sandbox):
     platform = "tiktok"
     READINGS: ClassVar[dict[str, tuple[str, ...]]] = {
         # the answer to each chunk PUT: 206 then 201 after the last (third-party code, widely

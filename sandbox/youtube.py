@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from .base import Request, Response, Sandbox, SandboxAccount, route
+from .oauth_platforms import GoogleOAuth
 from .youtube_channel import ChannelRoutes
 from .youtube_rules import (
     CHUNK,
@@ -75,7 +76,7 @@ class _Video:
     thumbnail_sha256: str | None = None
 
 
-class YouTubeSandbox(ChannelRoutes, VideoRoutes, Sandbox):
+class YouTubeSandbox(ChannelRoutes, VideoRoutes, GoogleOAuth, Sandbox):
     """YouTube Data API v3 on 127.0.0.1: ``/youtube/v3``, ``/upload/youtube/v3``, ``/token``."""
 
     platform = "youtube"

@@ -81,6 +81,13 @@ def sweep_job() -> None:
         runner.sweep()
 
 
+def accounts_job() -> None:
+    """Hourly: the workers warn before account connections lapse (``wtg.accounts.health``)."""
+    runner = _leader()
+    if runner:
+        runner.sender.send_task("wtg.accounts.health", args=[], queue="publish")
+
+
 _FUNCS = {"slot": slot_job, "preflight": preflight_job, "ahead": ahead_job}
 
 
@@ -177,6 +184,8 @@ class Runner:
         self.sync_jobs()
         sched.add_job(sweep_job, IntervalTrigger(seconds=self.settings.sweep_seconds),
                       id="sweep", jobstore="volatile", replace_existing=True)
+        sched.add_job(accounts_job, IntervalTrigger(hours=1), id="accounts",
+                      jobstore="volatile", replace_existing=True)
         sched.resume()
 
     def deactivate(self, *, release: bool = False) -> None:

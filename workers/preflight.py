@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from config import Settings
-from episodes import store
+from episodes import connections, store
 from episodes.capabilities import check_text, profile_for, validate_account
 from episodes.captions import render_for
 from episodes.models import Account as AccountRow
@@ -59,7 +59,7 @@ def text_problems(settings: Settings, series: Any, episode: Any) -> list[tuple[s
             acc = settings.account(name)
         except KeyError:
             continue
-        invalid = validate_account(acc)
+        invalid = validate_account(acc, allow_unconnected=True)
         if invalid:
             out += [(acc.name, problem) for problem in invalid]
             continue
@@ -94,6 +94,7 @@ class _Look:
     ep: Any
     series: Any
     label: str
+    settings: Settings  # with the connection facts staff chose in the dashboard
     accounts: list[Any]  # the series' enabled, configured accounts
     unknown: list[str]  # account names the series names but the settings lack
     renditions: dict[str, Any]  # profile -> verified rendition
@@ -136,7 +137,7 @@ def _renditions(rt: Runtime, look: _Look, report: PreflightReport) -> None:
 
 
 def _texts(rt: Runtime, look: _Look, report: PreflightReport) -> None:
-    for acc_name, msg in text_problems(rt.settings, look.series, look.ep):
+    for acc_name, msg in text_problems(look.settings, look.series, look.ep):
         report.add("text", f"{look.label}: {msg}", account=acc_name)
 
 
@@ -171,17 +172,19 @@ NETWORK_CHECKS = (_credentials, _youtube_quota)
 
 
 def _look(rt: Runtime, s: Any, ep: Any) -> _Look:
+    settings = connections.with_connections(rt.settings, s)  # pages chosen in the dashboard
     accounts, unknown = [], []
     for name in ep.series.accounts:
         try:
-            acc = rt.settings.account(name)
+            acc = settings.account(name)
         except KeyError:
             unknown.append(name)
             continue
         if acc.enabled:
             accounts.append(acc)
     rows = list(s.query(AccountRow))
-    return _Look(ep=ep, series=ep.series, label=ep.label, accounts=accounts, unknown=unknown,
+    return _Look(ep=ep, series=ep.series, label=ep.label, settings=settings,
+                 accounts=accounts, unknown=unknown,
                  renditions={r.profile: r for r in ep.renditions if r.verified},
                  rows={a.name: a.id for a in rows},
                  recent={a.name: a.credentials_checked_at for a in rows

@@ -28,8 +28,8 @@ from zoneinfo import ZoneInfo
 from config import AccountSettings
 from config.credentials import MissingCredential
 from config.loader import credentials_for
-from episodes import store
-from episodes.capabilities import parse_options, profile_for
+from episodes import connections, store
+from episodes.capabilities import parse_options, profile_for, validate_account
 from episodes.captions import render_for
 from episodes.clock import clock_for
 from episodes.lifecycle import IN_FLIGHT, PostState
@@ -141,8 +141,8 @@ class _Driver:
             ep = post.episode
             _ = ep.series, post.account
             acc_row: AccountRow = post.account
-            try:
-                acc = self.rt.settings.account(acc_row.name)
+            try:  # with what connecting it in the dashboard learned (page, instance)
+                acc = connections.effective(s, self.rt.settings.account(acc_row.name))
             except KeyError:
                 acc = None  # type: ignore[assignment]
             rendition = None
@@ -626,13 +626,17 @@ class DbQuota:
 def check_account_credentials(rt: Runtime, name: str) -> dict[str, Any]:
     """A cheap authenticated call for one account; records the result on the account row."""
     try:
-        acc = rt.settings.account(name)
+        with rt.db.session() as s:
+            acc = connections.effective(s, rt.settings.account(name))
     except KeyError:
         return {"account": name, "ok": False, "message_de": f"Konto {name} ist nicht eingerichtet."}
     ok, message, transient = True, "", False
+    problems = validate_account(acc)  # e.g. not connected yet: no page to ask about
     try:
+        if problems:
+            raise ValueError(" ".join(problems))
         adapter_for(rt, acc).check_credentials()
-    except (PlatformError, MissingCredential) as err:
+    except (PlatformError, MissingCredential, ValueError) as err:
         ok = False
         transient = isinstance(err, TransientError)  # could not check now, not a bad token
         message = getattr(err, "message_de", None) or str(err)
@@ -641,4 +645,6 @@ def check_account_credentials(rt: Runtime, name: str) -> dict[str, Any]:
         if row is not None and not transient:
             row.credentials_ok = ok
             row.credentials_checked_at = utcnow()
+        if not transient:
+            connections.record_check(s, account=name, ok=ok, message=message)
     return {"account": name, "ok": ok, "message_de": message, "transient": transient}

@@ -10,6 +10,7 @@ this module):
     wtg.publish.check_account(account)   a cheap authenticated call (pre-flight)
     wtg.publish.preflight(episode_id, kind)  pre-flight checks ("queue", "48h", "2h")
     wtg.notify.send(notification_id)     deliver one staff notification (apprise)
+    wtg.accounts.health()                warn before connections lapse, re-check stale ones
 """
 
 from __future__ import annotations
@@ -80,3 +81,14 @@ def notify_send(notification_id: int) -> dict[str, Any]:
 
     with bind(task=names.NOTIFY_SEND, notification=notification_id):
         return deliver(runtime(), notification_id)
+
+
+@shared_task(name="wtg.accounts.health", bind=True, acks_late=True)
+def accounts_health(self: Any) -> dict[str, Any]:
+    from .connect.health import sweep
+
+    with bind(task="wtg.accounts.health"):
+        report = sweep(runtime())
+        for note in report.notifications:
+            self.app.send_task("wtg.notify.send", args=[note], queue="publish")
+        return {"warned": report.warned, "checked": report.checked, "failing": report.failing}

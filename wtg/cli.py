@@ -24,6 +24,8 @@ import click
 
 from config import Settings, SettingsError, load_settings
 
+from .startup import with_connections
+
 
 class Ctx:
     """Lazily loaded settings (so ``--help`` works without any configuration)."""
@@ -44,7 +46,7 @@ class Ctx:
             problems = account_problems(settings)  # every command starts from valid accounts
             if problems:
                 raise click.ClickException(problems)
-            self._settings = settings
+            self._settings = with_connections(settings)
         return self._settings
 
     def app(self, *, start_broker: bool = False) -> Any:

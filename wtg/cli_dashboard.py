@@ -8,6 +8,9 @@
     wtg user unlock NAME [--client ADDR]   let NAME (or a client address) try again at once
     wtg user logout NAME                   end every dashboard session of NAME
     wtg user deactivate|activate NAME      (de)activate NAME; deactivation ends the sessions
+    wtg user role NAME ROLE                give NAME another role (takes effect at once)
+    wtg user revoke NAME                   make NAME's API token useless
+    wtg user link NAME                     print a one-time link to set a new password
 """
 
 from __future__ import annotations
@@ -171,11 +174,62 @@ def user_logout(ctx: Ctx, name: str) -> None:
 @pass_ctx
 def user_deactivate(ctx: Ctx, name: str) -> None:
     """NAME deaktivieren: keine Anmeldung, kein API-Token; laufende Sitzungen enden sofort."""
-    from episodes.users import set_active
+    from episodes.people import deactivate
+    from episodes.users import UserError
+
+    try:
+        with ctx.session() as s:
+            ended = deactivate(s, _existing_user(s, name), actor="cli")
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{name} ist deaktiviert ({ended} Sitzung(en) beendet, API-Token ungültig).")
+
+
+@user.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(ROLES))
+@pass_ctx
+def user_role(ctx: Ctx, name: str, role: str) -> None:
+    """NAME die Rolle ROLE geben (gilt ab der nächsten Anfrage von NAME)."""
+    from episodes.people import role_label, set_role
+    from episodes.users import UserError
+
+    try:
+        with ctx.session() as s:
+            changed = set_role(s, _existing_user(s, name), role, actor="cli")
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{name} hat jetzt die Rolle „{role_label(role)}“." if changed
+               else f"{name} hatte die Rolle „{role_label(role)}“ schon.")
+
+
+@user.command("revoke")
+@click.argument("name")
+@pass_ctx
+def user_revoke(ctx: Ctx, name: str) -> None:
+    """Das API-Token von NAME widerrufen."""
+    from episodes.people import revoke_token
 
     with ctx.session() as s:
-        set_active(s, _existing_user(s, name), False, actor="cli")
-    click.echo(f"{name} ist deaktiviert.")
+        revoked = revoke_token(s, _existing_user(s, name), actor="cli")
+    click.echo(f"Das API-Token von {name} ist widerrufen." if revoked
+               else f"{name} hatte kein API-Token.")
+
+
+@user.command("link")
+@click.argument("name")
+@pass_ctx
+def user_link(ctx: Ctx, name: str) -> None:
+    """Einen Einmal-Link ausgeben, mit dem NAME ein neues Passwort wählt (2 Tage gültig)."""
+    from episodes.people import create_link
+
+    with ctx.session() as s:
+        row = _existing_user(s, name)
+        if not row.active:
+            raise click.ClickException(f"{name} ist deaktiviert; bitte zuerst aktivieren.")
+        token = create_link(s, row, "reset", actor="cli")
+    base = ctx.settings.dashboard.public_url.rstrip("/")
+    click.echo(f"{base}/set-password/{token}")
 
 
 @user.command("activate")

@@ -94,8 +94,12 @@ def parse_options(account: AccountSettings) -> Options:
     return options_model(account.platform).model_validate(dict(account.options))
 
 
-def validate_account(account: AccountSettings) -> list[str]:
-    """German problems with one account's options and scheduling switch (empty: fine)."""
+def validate_account(account: AccountSettings, *, allow_unconnected: bool = False) -> list[str]:
+    """German problems with one account's options and scheduling switch (empty: fine).
+
+    ``allow_unconnected`` (start-up): an option the dashboard's connect flow fills in
+    (``Capabilities.connect_fills``) may be missing -- the account is simply not connected
+    yet. Everywhere else a missing one is named as „noch nicht verbunden“."""
     caps = _REGISTRY.get(account.platform)
     if caps is None:
         return [f"Konto {account.name}: unbekannte Plattform {account.platform!r}."]
@@ -107,6 +111,11 @@ def validate_account(account: AccountSettings) -> list[str]:
         options = None
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"])
+            if err["type"] == "missing" and field in caps.connect_fills:
+                if not allow_unconnected:
+                    out.append(f"{where} ist noch nicht verbunden: bitte im Dashboard unter "
+                               f"„Konten“ verbinden (oder die Option '{field}' setzen).")
+                continue
             if field:
                 out.append(f"{where}, Option '{field}': {german_error(err)}.")
             else:
@@ -124,18 +133,19 @@ def validate_account(account: AccountSettings) -> list[str]:
     return out
 
 
-def validate_settings(settings: Settings) -> list[str]:
+def validate_settings(settings: Settings, *, allow_unconnected: bool = False) -> list[str]:
     """``validate_account`` for every account, and ``native_schedule_hours`` against the lead
     each natively scheduling account needs (platform minimum or the option ``min_schedule_lead``,
     plus ``SCHEDULE_SAFETY_MARGIN``)."""
     out: list[str] = []
     for account in settings.accounts:
-        problems = validate_account(account)
+        problems = validate_account(account, allow_unconnected=allow_unconnected)
         out += problems
         if problems or not account.native_scheduling:
             continue
         caps = _REGISTRY[account.platform]
-        options: Any = caps.options.model_validate(dict(account.options))
+        filled = {k: "-" for k in caps.connect_fills if k not in account.options}
+        options: Any = caps.options.model_validate({**account.options, **filled})
         own = getattr(options, "min_schedule_lead", None)
         lead = timedelta(seconds=float(own)) if own is not None else caps.min_schedule_lead
         need = lead + SCHEDULE_SAFETY_MARGIN

@@ -27,6 +27,9 @@ class Options(BaseModel):
         None, gt=0, description="longest wait for the platform to show a published post")
     finish_deadline_minutes: float | None = Field(
         None, gt=0, description="longest wait for captions, thumbnail and playlist")
+    authorize_url: str | None = Field(
+        None, pattern=r"^https?://", description="the platform's consent page for connecting "
+        "in the dashboard (default: the real one; set only for a test server)")
 
 
 def _flag(value: Any) -> Any:
@@ -82,3 +85,6 @@ class Capabilities:
     #: the rendition profile (config/media.toml) an account gets unless its settings name one
     default_profile: str = "landscape"
     source: str = ""
+    #: options the dashboard's connect flow fills in (the page, the Instagram account): an
+    #: account that is still to be connected may leave them out at start-up
+    connect_fills: tuple[str, ...] = ()

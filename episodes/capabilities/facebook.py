@@ -41,4 +41,5 @@ CAPABILITIES = Capabilities(
     options=FacebookOptions, native_scheduling=True,
     min_schedule_lead=timedelta(minutes=MIN_LEAD_MINUTES),
     max_schedule_lead=timedelta(days=MAX_LEAD_DAYS), source="[code FB-REELS-SAMPLE]; max [3p]",
+    connect_fills=("page_id",),
 )

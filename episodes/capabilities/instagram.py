@@ -32,4 +32,5 @@ CAPABILITIES = Capabilities(
     platform="instagram", label="Instagram", default_profile="vertical-burned",
     options=InstagramOptions, native_scheduling=False,
     source="PLATFORM-APIS 2.11: no scheduling in the API [code IG-SAMPLE]",
+    connect_fills=("ig_user_id",),
 )

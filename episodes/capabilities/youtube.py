@@ -22,6 +22,9 @@ class YouTubeOptions(Options):
     upload_base: Url | None = Field(
         None, description="upload root; default: api_base with /youtube/v3 -> /upload/...")
     token_url: Url = "https://oauth2.googleapis.com/token"
+    oauth_testing: Flag = Field(
+        False, description="the Google Cloud project's consent screen is in Testing: its "
+        "refresh tokens lapse 7 days after consent (the dashboard warns in time)")
     chunk_size: int = Field(8 * 1024 * 1024, gt=0, multiple_of=RESUMABLE_UNIT,
                             description="bytes per PUT, a multiple of 262144 (256 KiB)")
     category_id: Id = Field("29", pattern=r"^\d+$", description="29 = Nonprofits & Activism")

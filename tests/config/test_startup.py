@@ -41,8 +41,8 @@ def run(tmp_path: Path, accounts: list[dict[str, Any]], *args: str,
       "api_base": "https://www.googleapis.com/youtube/v3", "options": {"chunk_size": 1000}},
      "Konto youtube-lup (YouTube), Option 'chunk_size': muss ein Vielfaches von 262144 sein."),
     ({"name": "facebook-kultur", "platform": "facebook",
-      "api_base": "https://graph.facebook.com/v24.0"},
-     "Konto facebook-kultur (Facebook), Option 'page_id': fehlt."),
+      "api_base": "https://graph.facebook.com/v24.0", "options": {"page_id": " "}},
+     "Konto facebook-kultur (Facebook), Option 'page_id': darf nicht leer sein."),
 ])
 def test_init_refuses_a_contradicting_account(tmp_path: Path, bad: dict[str, Any],
                                               expected: str):
@@ -73,3 +73,16 @@ def test_good_accounts_start(tmp_path: Path):
     result = run(tmp_path, GOOD, "init")
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "wtg.db").exists()
+
+
+def test_accounts_to_connect_in_the_dashboard_start(tmp_path: Path):
+    """A Facebook and an Instagram account without page and Instagram ids (the dashboard's
+    connect flow fills them in) do not stop start-up."""
+    waiting = [
+        {"name": "facebook-lup", "platform": "facebook",
+         "api_base": "https://graph.facebook.com/v24.0"},
+        {"name": "instagram-lup", "platform": "instagram",
+         "api_base": "https://graph.facebook.com/v24.0"},
+    ]
+    result = run(tmp_path, waiting, "init")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -20,7 +20,7 @@ from episodes.users import set_password
 
 from .conftest import PASSWORD, SECRET, Live, Server, csrf_of, login
 
-PUBLIC = {"/login", "/healthz"}
+PUBLIC = {"/login", "/healthz", "/set-password/1"}  # and a one-time password link's form
 
 
 def _routes(app: object) -> list[tuple[str, str]]:
@@ -35,8 +35,9 @@ def _routes(app: object) -> list[tuple[str, str]]:
 
 
 def test_every_route_refuses_anonymous_callers(live: Live) -> None:
-    """Every page, API and monitoring route except /login and /healthz refuses a caller
-    without session or token: pages redirect to the login form, the rest answer 401."""
+    """Every page, API and monitoring route except /login, /healthz and a password link
+    refuses a caller without session or token: pages redirect to the login form, the rest
+    answer 401 (the connect callback, without a flow of this browser, too)."""
     app = create_app(live.settings, db=live.db)
     routes = _routes(app)
     app.state.wtg.celery.close()
@@ -54,7 +55,8 @@ def test_every_route_refuses_anonymous_callers(live: Live) -> None:
             else:
                 assert resp.status_code == 401, (method, path, resp.status_code, resp.text)
             checked += 1
-    assert checked == len(routes) - 3  # GET and POST /login, GET /healthz
+    # GET and POST /login, GET /healthz, GET and POST /set-password/{token}
+    assert checked == len(routes) - 5
     with live.client() as client:
         assert client.get("/healthz").status_code == 200
         assert client.get("/login").status_code == 200

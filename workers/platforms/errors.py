@@ -157,9 +157,9 @@ class CredentialsExpired(PermanentError):
 
     def _default_message_de(self) -> str:
         return (
-            f"Der Zugang zu {self.platform} ist abgelaufen oder wurde widerrufen. Bitte das "
-            "Zugangstoken des Kontos erneuern (siehe README, Abschnitt Konten verbinden); "
-            "der Beitrag wartet so lange."
+            f"Der Zugang zu {self.platform} ist abgelaufen oder wurde widerrufen. Bitte im "
+            "Dashboard unter „Konten“ die Verbindung erneuern („Neu verbinden“) und den "
+            "Beitrag dann „Erneut versuchen“; er wartet so lange."
         )
 
 
