@@ -43,6 +43,7 @@ from episodes import store
 from episodes.db import Database
 from episodes.lifecycle import DUE_FROM
 from episodes.slots import release_named_lease, upcoming
+from workers.task_names import ACCOUNTS_HEALTH
 
 from .clock import Clock, clock_for
 from .jobs import Deps, Sender, SlotResult, Sweeper, fire_ahead, fire_preflight, fire_slot
@@ -85,7 +86,7 @@ def accounts_job() -> None:
     """Hourly: the workers warn before account connections lapse (``wtg.accounts.health``)."""
     runner = _leader()
     if runner:
-        runner.sender.send_task("wtg.accounts.health", args=[], queue="publish")
+        runner.sender.send_task(ACCOUNTS_HEALTH, args=[])
 
 
 _FUNCS = {"slot": slot_job, "preflight": preflight_job, "ahead": ahead_job}

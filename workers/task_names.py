@@ -6,6 +6,7 @@ the CLI send tasks by name without loading the workers' code).
     PUBLISH_CHECK_ACCOUNT(account)   a cheap authenticated call (pre-flight)
     PUBLISH_PREFLIGHT(episode_id, kind)  the pre-flight checks ("queue", "48h", "2h")
     NOTIFY_SEND(notification_id)     deliver one staff notification (apprise)
+    ACCOUNTS_HEALTH()                token expiry warnings and a daily connection check
 
 The queue of a task is chosen by :data:`ROUTES` (``task_routes``), never by the sender.
 """
@@ -17,6 +18,7 @@ PUBLISH_RUN = "wtg.publish.run"
 PUBLISH_CHECK_ACCOUNT = "wtg.publish.check_account"
 PUBLISH_PREFLIGHT = "wtg.publish.preflight"
 NOTIFY_SEND = "wtg.notify.send"
+ACCOUNTS_HEALTH = "wtg.accounts.health"
 
 MEDIA_QUEUE = "media"  # CPU-bound: one task per core
 PUBLISH_QUEUE = "publish"  # I/O-bound: many at once
@@ -25,9 +27,10 @@ ROUTES = {
     "wtg.media.*": {"queue": MEDIA_QUEUE},
     "wtg.publish.*": {"queue": PUBLISH_QUEUE},
     "wtg.notify.*": {"queue": PUBLISH_QUEUE},
+    "wtg.accounts.*": {"queue": PUBLISH_QUEUE},
 }
 
 __all__ = [
-    "MEDIA_PREPARE", "MEDIA_QUEUE", "NOTIFY_SEND", "PUBLISH_CHECK_ACCOUNT", "PUBLISH_PREFLIGHT",
-    "PUBLISH_QUEUE", "PUBLISH_RUN", "QUEUES", "ROUTES",
+    "ACCOUNTS_HEALTH", "MEDIA_PREPARE", "MEDIA_QUEUE", "NOTIFY_SEND", "PUBLISH_CHECK_ACCOUNT",
+    "PUBLISH_PREFLIGHT", "PUBLISH_QUEUE", "PUBLISH_RUN", "QUEUES", "ROUTES",
 ]

@@ -83,12 +83,12 @@ def notify_send(notification_id: int) -> dict[str, Any]:
         return deliver(runtime(), notification_id)
 
 
-@shared_task(name="wtg.accounts.health", bind=True, acks_late=True)
+@shared_task(name=names.ACCOUNTS_HEALTH, bind=True, acks_late=True)
 def accounts_health(self: Any) -> dict[str, Any]:
     from .connect.health import sweep
 
-    with bind(task="wtg.accounts.health"):
+    with bind(task=names.ACCOUNTS_HEALTH):
         report = sweep(runtime())
         for note in report.notifications:
-            self.app.send_task("wtg.notify.send", args=[note], queue="publish")
+            self.app.send_task(names.NOTIFY_SEND, args=[note])
         return {"warned": report.warned, "checked": report.checked, "failing": report.failing}
