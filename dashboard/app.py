@@ -93,14 +93,16 @@ def create_app(
         sessions=Sessions(db, key.reveal(), hours=settings.dashboard.session_hours,
                           secure=settings.dashboard.secure_cookies),
     )
-    from . import admin, api, episode_pages, media_files, monitoring, pages
+    from . import admin, api, api_controls, controls, episode_pages, media_files, monitoring, pages
 
     app.include_router(pages.router)
     app.include_router(admin.router)
     app.include_router(episode_pages.router)
     app.include_router(media_files.router)
     app.include_router(monitoring.router)
+    app.include_router(controls.router)
     app.include_router(api.router, prefix=API_PREFIX)
+    app.include_router(api_controls.router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _handlers(app)
     _bearer_in_openapi(app)

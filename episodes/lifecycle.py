@@ -5,7 +5,8 @@
     (pending/ready) -> cancelled | missed | skipped
     (queued .. publishing) -> failed | needs_attention        (staff: retry -> queued)
     publishing -> unconfirmed -> (reconciled with the platform) -> published | publishing
-    (published | scheduled | needs_attention) -> withdrawing -> withdrawn | withdraw_attention
+    (published | scheduled | needs_attention | failed) -> withdrawing
+        -> withdrawn | withdraw_attention
     withdraw_attention -> withdrawing (staff: delete again) | withdrawn (staff: deleted by hand)
 
 * ``queued``: the scheduler (or a person: publish-now, retry) handed it to a publish worker.
@@ -87,7 +88,7 @@ TRANSITIONS: dict[PostState, frozenset[PostState]] = {
     S.SCHEDULED: frozenset({S.PUBLISHED, S.NEEDS_ATTENTION, S.FAILED, S.WITHDRAWING}),
     # out: only a withdrawal approved by a second person takes it back
     S.PUBLISHED: frozenset({S.WITHDRAWING}),
-    S.FAILED: frozenset({S.QUEUED, S.READY, S.PENDING, S.CANCELLED}),
+    S.FAILED: frozenset({S.QUEUED, S.READY, S.PENDING, S.CANCELLED, S.WITHDRAWING}),
     S.NEEDS_ATTENTION: frozenset({S.QUEUED, S.READY, S.PENDING, S.CANCELLED, S.WITHDRAWING}),
     S.CANCELLED: frozenset({S.PENDING, S.READY}),
     S.MISSED: frozenset({S.QUEUED, S.READY, S.PENDING, S.SKIPPED, S.CANCELLED}),
@@ -102,8 +103,8 @@ IN_FLIGHT = frozenset(
     {S.QUEUED, S.UPLOADING, S.PROCESSING, S.PUBLISHING, S.FINISHING, S.UNCONFIRMED})
 #: nothing more will happen without a person
 WAITING_FOR_STAFF = frozenset({S.FAILED, S.NEEDS_ATTENTION, S.MISSED})
-#: a withdrawal may take these back from the platform (needs_attention only when it is online)
-WITHDRAWABLE = frozenset({S.PUBLISHED, S.SCHEDULED, S.NEEDS_ATTENTION})
+#: a withdrawal deletes these on the platform (failed/needs_attention: whatever was sent there)
+WITHDRAWABLE = frozenset({S.PUBLISHED, S.SCHEDULED, S.NEEDS_ATTENTION, S.FAILED})
 #: the post is out (or the platform will publish it by itself)
 DONE = frozenset({S.PUBLISHED, S.SCHEDULED})
 #: the slot may hand these to a worker
