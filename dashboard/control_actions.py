@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from episodes import store, withdrawals
+from episodes.captions import render_for
 from episodes.control_models import Withdrawal
 from episodes.models import Episode, Post, Role
 from episodes.repair import approve_correction, correct_post
@@ -95,6 +96,10 @@ def repair(deps: Wtg, staff: Staff, post_id: int, *, text: Mapping[str, str] | N
     """Correct a refused post (its text and/or rendition); voids its approval."""
     with deps.db.session() as s:
         post = _post(s, post_id)
+        if text is not None:  # a part equal to the episode's own text is no correction
+            own = render_for(post.episode, post.episode.series, post.account.platform)
+            text = {k: v for k, v in text.items()
+                    if (v or "").strip() != (getattr(own, k) or "").strip()}
         try:
             return correct_post(s, post, staff, text=text, profile=profile,
                                 profiles=verified_profiles(post))
