@@ -84,22 +84,25 @@ def problems(s: Session, series_id: int) -> list[Problem]:
                            episode=_episode_name(p.episode), reason_de=reason,
                            fix=post_fix(p), account=p.account.display_name or p.account.name,
                            post_id=p.id, state=p.state, state_de=LABEL_DE[S(p.state)]))
+    newest: dict[int, PreflightResult] = {}
+    for result in s.scalars(select(PreflightResult).join(Episode)
+                            .where(Episode.series_id == series_id)
+                            .order_by(PreflightResult.checked_at, PreflightResult.id)):
+        newest[result.episode_id] = result  # the last one wins
     for ep in s.scalars(select(Episode).where(Episode.series_id == series_id)
                         .options(selectinload(Episode.posts)).order_by(Episode.number)):
-        if not any(p.state in _DUE for p in ep.posts):
+        latest = newest.get(ep.id)
+        if latest is None or not any(p.state in _DUE for p in ep.posts):
             continue
-        latest = s.scalars(select(PreflightResult).where(PreflightResult.episode_id == ep.id)
-                           .order_by(PreflightResult.checked_at.desc(),
-                                     PreflightResult.id.desc())).first()
-        for item in (latest.problems if latest else []):
+        for item in latest.problems:
             code = str(item.get("code") or "")
             if _solved(ep, code):
                 continue
             out.append(Problem(kind="preflight", episode_id=ep.id, episode=_episode_name(ep),
                                reason_de=str(item.get("message_de") or code),
                                fix=PREFLIGHT_FIX.get(code, "episode"),
-                               account=item.get("account"), checked_at=latest.checked_at
-                               if latest else None, state=str(item.get("severity") or "")))
+                               account=item.get("account"), checked_at=latest.checked_at,
+                               state=str(item.get("severity") or "")))
     for w, ep in s.execute(select(Withdrawal, Episode).join(Episode,
                                                             Withdrawal.episode_id == Episode.id)
                            .where(Episode.series_id == series_id,
