@@ -184,7 +184,7 @@ def test_withdrawal_needs_a_reason_and_a_second_person(live: Live) -> None:
         assert api.get(f"/api/v1/posts/{out}").json()["state"] == "withdrawing"
         listed = api.get(f"/api/v1/episodes/{ep}/withdrawals").json()
         assert [w["decided_by"] for w in listed] == ["anton"]
-    assert ("wtg.withdraw.run", f"[{out}]") in tasks(live)
+    assert ("wtg.publish.withdraw", f"[{out}]") in tasks(live)
 
 
 def test_attention_lists_each_problem_with_its_fix(live: Live) -> None:

@@ -161,4 +161,4 @@ def test_sweep_resends_a_withdrawal_whose_message_was_lost(world: World) -> None
     since = utcnow() - timedelta(seconds=30)
     assert resend_withdrawals(deps, memory, since, 60.0) == [pid]
     assert resend_withdrawals(deps, memory, since, 60.0) == []
-    assert sent == [("wtg.withdraw.run", [pid])]
+    assert sent == [("wtg.publish.withdraw", [pid])]
