@@ -12,11 +12,13 @@ from typing import Any
 from episodes import store
 from episodes.lifecycle import WAITING_FOR_STAFF, PostState
 from episodes.models import Episode, Role, utcnow
+from episodes.repair import cleared_post
 from episodes.review import ReviewError, approve, cleared, update_texts
 from workers.task_names import MEDIA_PREPARE, PUBLISH_RUN
 
 from .app import Wtg
 from .auth import Staff
+from .preview import previews, problems_of
 
 
 class ActionError(Exception):
@@ -30,7 +32,8 @@ class ActionError(Exception):
 
     @classmethod
     def of(cls, exc: ReviewError) -> ActionError:
-        return cls(403 if exc.code in ("role", "own_edit") else 409, exc.code, exc.message_de)
+        forbidden = ("role", "own_edit", "own_request")
+        return cls(403 if exc.code in forbidden else 409, exc.code, exc.message_de)
 
 
 def not_found(what: str) -> ActionError:
@@ -58,14 +61,28 @@ def edit_texts(deps: Wtg, staff: Staff, episode_id: int, values: Mapping[str, An
     return changed
 
 
-def approve_episode(deps: Wtg, staff: Staff, episode_id: int, seen_revision: int | None) -> None:
-    """Approve the revision the approver saw (four eyes: never one's own edit)."""
+def episode_problems(deps: Wtg, ep: Episode) -> list[str]:
+    """What the episode's previews show as problems, over every account it goes to."""
+    accounts = [(p.account.name, p.account.platform)
+                for p in sorted(ep.posts, key=lambda p: p.account.name)]
+    return problems_of(previews(deps.settings, ep, ep.series, accounts))
+
+
+def approve_episode(deps: Wtg, staff: Staff, episode_id: int, seen_revision: int | None,
+                    override_reason: str | None = None) -> None:
+    """Approve the revision the approver saw (four eyes: nobody who edited it since the last
+    approval; refused while a preview shows a problem, unless an admin overrides with a
+    reason)."""
     with deps.db.session() as s:
         ep = s.get(Episode, episode_id)
         if ep is None:
             raise not_found("Diese Folge")
+        if seen_revision is None:
+            raise ActionError(409, "stale", "Die Freigabe muss den Stand nennen, den Sie gesehen "
+                                            "haben. Bitte die Seite neu laden.")
         try:
-            approve(s, ep, staff, seen_revision=seen_revision)
+            approve(s, ep, staff, seen_revision=seen_revision,
+                    problems=episode_problems(deps, ep), override_reason=override_reason)
         except ReviewError as exc:
             raise ActionError.of(exc) from None
 
@@ -91,6 +108,12 @@ def retry_post(deps: Wtg, staff: Staff, post_id: int) -> None:
                 f"{ep.label} ist in der aktuellen Fassung nicht freigegeben (Vier-Augen-Prinzip). "
                 "Bitte erst freigeben lassen.",
             )
+        if not cleared_post(post):
+            raise ActionError(
+                409, "not_approved",
+                f"Die Korrektur des Beitrags (Stand {post.correction}) ist nicht freigegeben "
+                "(Vier-Augen-Prinzip). Bitte erst von einer zweiten Person freigeben lassen.",
+            )
         moved = store.transition(s, post_id, PostState.QUEUED, expect=WAITING_FOR_STAFF,
                                  queued_at=utcnow(), last_error=None, progress=0.0)
         if not moved:
@@ -99,4 +122,5 @@ def retry_post(deps: Wtg, staff: Staff, post_id: int) -> None:
     deps.send(PUBLISH_RUN, post_id)
 
 
-__all__ = ["ActionError", "approve_episode", "edit_texts", "not_found", "retry_post"]
+__all__ = ["ActionError", "approve_episode", "edit_texts", "episode_problems", "not_found",
+           "retry_post"]

@@ -96,6 +96,8 @@ class EpisodeOut(BaseModel):
 class ApproveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     revision: int = Field(ge=1, le=2**31 - 1, description="the revision the approver reviewed")
+    override_reason: Annotated[str, Field(max_length=2000, pattern=r"^[^\x00]*$")] | None = Field(
+        None, description="admins only: approve although a preview shows a problem (audited)")
 
 
 class AttemptOut(BaseModel):
@@ -203,7 +205,7 @@ def episode_get(request: Request, episode_id: RowId, staff: Viewer) -> EpisodeOu
 def episode_approve(request: Request, episode_id: RowId, body: ApproveIn,
                     staff: Approver) -> EpisodeOut:
     try:
-        approve_episode(_deps(request), staff, episode_id, body.revision)
+        approve_episode(_deps(request), staff, episode_id, body.revision, body.override_reason)
     except ActionError as exc:
         raise _fail(exc) from None
     return episode_get(request, episode_id, staff)

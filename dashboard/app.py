@@ -96,8 +96,10 @@ def create_app(
     from . import (
         admin,
         api,
+        api_controls,
         api_series,
         calendar_pages,
+        controls,
         episode_pages,
         media_files,
         monitoring,
@@ -113,8 +115,10 @@ def create_app(
     app.include_router(monitoring.router)
     app.include_router(series_pages.router)
     app.include_router(calendar_pages.router)
+    app.include_router(controls.router)
     app.include_router(api.router, prefix=API_PREFIX)
     app.include_router(api_series.router, prefix=API_PREFIX)
+    app.include_router(api_controls.router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _handlers(app)
     _bearer_in_openapi(app)

@@ -16,6 +16,7 @@ from episodes.users import LOGIN_FAILED, authenticate
 
 from .actions import ActionError, retry_post
 from .app import Wtg
+from .attention import attention_items
 from .auth import COOKIE, CSRF_REFUSED, LOGIN_COOKIE, Forbidden, Staff, page_user
 from .templating import media_label, state_label, templates
 
@@ -151,9 +152,10 @@ def grid(request: Request, series: str | None = None,
         everything = store.all_series(s)
         current = _pick_series(s, series) if everything else None
         rows = store.status_grid(s, current.id) if current else []
+        attention = attention_items(s, current.id) if current else []
     accounts = sorted({c.account for r in rows for c in r.cells})
     return render(request, "grid.html", staff, series=current, all_series=everything,
-                  rows=rows, accounts=accounts)
+                  rows=rows, accounts=accounts, attention=attention)
 
 
 # --- posts ------------------------------------------------------------------------------------

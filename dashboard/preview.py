@@ -5,6 +5,7 @@ settings: no adapter, no credentials."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -45,11 +46,14 @@ def _account(settings: Settings, name: str, platform: str) -> Any:
 
 
 def previews(settings: Settings, episode: Any, series: Any,
-             accounts: list[tuple[str, str]]) -> list[Preview]:
-    """One preview per (account name, platform)."""
+             accounts: list[tuple[str, str]],
+             post_overrides: Mapping[str, Mapping[str, str] | None] | None = None,
+             ) -> list[Preview]:
+    """One preview per (account name, platform); ``post_overrides``: account name -> the
+    repaired post's own text (title/body)."""
     out = []
     for name, platform in accounts:
-        text = render_for(episode, series, platform)
+        text = render_for(episode, series, platform, (post_overrides or {}).get(name))
         try:
             caps = capabilities(platform)
         except KeyError:
@@ -70,4 +74,16 @@ def previews(settings: Settings, episode: Any, series: Any,
     return out
 
 
-__all__ = ["Preview", "previews"]
+def problems_of(shown: list[Preview]) -> list[str]:
+    """Every problem the previews show (what blocks an approval), in order, without repeats."""
+    out: list[str] = []
+    for preview in shown:
+        for problem in preview.problems + ([f"{preview.label}: der Text ist zu lang."]
+                                           if preview.over and not preview.problems else []):
+            line = f"{preview.account}: {problem}"
+            if line not in out:
+                out.append(line)
+    return out
+
+
+__all__ = ["Preview", "previews", "problems_of"]

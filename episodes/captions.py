@@ -7,6 +7,7 @@ Pure: no I/O. The platform adapters describe their limits as a :class:`TextLimit
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -82,9 +83,11 @@ class _Missing(dict):  # type: ignore[type-arg]
         return "{" + key + "}"
 
 
-def render_for(episode: Any, series: Any, platform: str) -> PostText:
+def render_for(episode: Any, series: Any, platform: str,
+               post_override: Mapping[str, str] | None = None) -> PostText:
     """The text ``platform`` receives for ``episode`` (a models.Episode, or anything with the
-    same attributes): series template, then the episode's per-platform overrides."""
+    same attributes): series template, then the episode's per-platform overrides, then the
+    post's own correction (``post_override``: title/body of a repaired post)."""
     tags = _unique([*series.hashtags, *episode.hashtags])
     fields = _Missing(
         title=episode.title,
@@ -99,7 +102,8 @@ def render_for(episode: Any, series: Any, platform: str) -> PostText:
     )
     template = {**DEFAULT_TEMPLATES.get(platform, {"body": "{title}\n\n{description}"}),
                 **(series.templates or {}).get(platform, {})}
-    override = (episode.text_overrides or {}).get(platform, {})
+    override = {**(episode.text_overrides or {}).get(platform, {}),
+                **{k: v for k, v in (post_override or {}).items() if v}}
     title = override.get("title") or (
         template["title"].format_map(fields) if "title" in template else None
     )

@@ -5,6 +5,9 @@
     (pending/ready) -> cancelled | missed | skipped
     (queued .. publishing) -> failed | needs_attention        (staff: retry -> queued)
     publishing -> unconfirmed -> (reconciled with the platform) -> published | publishing
+    (published | scheduled | needs_attention | failed) -> withdrawing
+        -> withdrawn | withdraw_attention
+    withdraw_attention -> withdrawing (staff: delete again) | withdrawn (staff: deleted by hand)
 
 * ``queued``: the scheduler (or a person: publish-now, retry) handed it to a publish worker.
 * ``publishing``: written *before* the irreversible call. A crash or an unknown outcome there
@@ -18,6 +21,11 @@
 * ``scheduled``: uploaded ahead; the platform itself publishes at the slot (native scheduling);
   ``published`` only once the platform shows it public at or after the slot.
 * ``missed``: the slot passed while wtg was down, outside the grace window; waits for a decision.
+* ``withdrawing``: a second person approved withdrawing the episode (a volunteer withdrew their
+  consent); a worker deletes the post on the platform through its documented delete call, exactly
+  once (the delete targets only the recorded remote id; a delete whose answer was lost is simply
+  sent again, and "already gone" counts as deleted). ``withdraw_attention``: the platform offers
+  no delete call (Instagram, TikTok) or refused it; a person deletes it in the app and confirms.
 
 Every transition is a compare-and-set in the database (``episodes.store``): a worker moves a post
 only from the state it read, so two workers can never both publish the same post.
@@ -45,6 +53,9 @@ class PostState(StrEnum):
     CANCELLED = "cancelled"
     MISSED = "missed"
     SKIPPED = "skipped"
+    WITHDRAWING = "withdrawing"
+    WITHDRAWN = "withdrawn"
+    WITHDRAW_ATTENTION = "withdraw_attention"
 
 
 S = PostState
@@ -74,13 +85,17 @@ TRANSITIONS: dict[PostState, frozenset[PostState]] = {
         {S.FINISHING, S.PUBLISHED, S.SCHEDULED, S.PUBLISHING, S.PROCESSING, S.QUEUED, S.FAILED,
          S.NEEDS_ATTENTION}
     ),
-    S.SCHEDULED: frozenset({S.PUBLISHED, S.NEEDS_ATTENTION, S.FAILED}),
-    S.PUBLISHED: frozenset(),
-    S.FAILED: frozenset({S.QUEUED, S.READY, S.PENDING, S.CANCELLED}),
-    S.NEEDS_ATTENTION: frozenset({S.QUEUED, S.READY, S.PENDING, S.CANCELLED}),
+    S.SCHEDULED: frozenset({S.PUBLISHED, S.NEEDS_ATTENTION, S.FAILED, S.WITHDRAWING}),
+    # out: only a withdrawal approved by a second person takes it back
+    S.PUBLISHED: frozenset({S.WITHDRAWING}),
+    S.FAILED: frozenset({S.QUEUED, S.READY, S.PENDING, S.CANCELLED, S.WITHDRAWING}),
+    S.NEEDS_ATTENTION: frozenset({S.QUEUED, S.READY, S.PENDING, S.CANCELLED, S.WITHDRAWING}),
     S.CANCELLED: frozenset({S.PENDING, S.READY}),
     S.MISSED: frozenset({S.QUEUED, S.READY, S.PENDING, S.SKIPPED, S.CANCELLED}),
     S.SKIPPED: frozenset({S.PENDING, S.READY, S.CANCELLED}),
+    S.WITHDRAWING: frozenset({S.WITHDRAWN, S.WITHDRAW_ATTENTION}),
+    S.WITHDRAW_ATTENTION: frozenset({S.WITHDRAWING, S.WITHDRAWN}),
+    S.WITHDRAWN: frozenset(),
 }
 
 #: a worker owns the post in these states (a lease guards them)
@@ -88,6 +103,8 @@ IN_FLIGHT = frozenset(
     {S.QUEUED, S.UPLOADING, S.PROCESSING, S.PUBLISHING, S.FINISHING, S.UNCONFIRMED})
 #: nothing more will happen without a person
 WAITING_FOR_STAFF = frozenset({S.FAILED, S.NEEDS_ATTENTION, S.MISSED})
+#: a withdrawal deletes these on the platform (failed/needs_attention: whatever was sent there)
+WITHDRAWABLE = frozenset({S.PUBLISHED, S.SCHEDULED, S.NEEDS_ATTENTION, S.FAILED})
 #: the post is out (or the platform will publish it by itself)
 DONE = frozenset({S.PUBLISHED, S.SCHEDULED})
 #: the slot may hand these to a worker
@@ -110,6 +127,9 @@ LABEL_DE: dict[PostState, str] = {
     S.CANCELLED: "abgesagt",
     S.MISSED: "verpasst",
     S.SKIPPED: "übersprungen",
+    S.WITHDRAWING: "wird gelöscht (zurückgezogen)",
+    S.WITHDRAWN: "zurückgezogen – gelöscht",
+    S.WITHDRAW_ATTENTION: "Löschen braucht Aufmerksamkeit",
 }
 
 

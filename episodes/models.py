@@ -224,6 +224,12 @@ class Post(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)  # upload percent
+    # repair of a refused post (episodes.repair): its own text and rendition, four eyes again
+    text_override: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    profile_override: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    correction: Mapped[int] = mapped_column(Integer, default=0)  # bumps on every correction
+    correction_approved: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    correction_approved_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     upload_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -92,6 +92,7 @@ class FacebookSandbox(FinishPartRoutes, FacebookOAuth, GraphSandbox):
         self.tokens[self.page_token] = {"kind": "page", "expired": False}
         self.videos: dict[str, Video] = {}
         self.sessions: dict[str, str] = {}  # upload_session_id -> video id
+        self.deleted: list[str] = []  # video ids deleted through the API
 
     def account(self, name: str = "facebook-test") -> tuple[SandboxAccount, dict[str, str]]:
         return SandboxAccount(
@@ -115,7 +116,7 @@ class FacebookSandbox(FinishPartRoutes, FacebookOAuth, GraphSandbox):
                 })
         drafts = [v.id for v in self.videos.values() if v.finished and v.draft]
         return {"platform": self.platform, "published": out, "drafts": drafts,
-                "videos": len(self.videos)}
+                "videos": len(self.videos), "deleted": list(self.deleted)}
 
     # --- page videos (chunked upload) ------------------------------------------------------
     @route("POST", "/graph/{ver}/{node}/videos")
@@ -350,6 +351,21 @@ class FacebookSandbox(FinishPartRoutes, FacebookOAuth, GraphSandbox):
             v.tick(self.now())
             return Response(200, v.fields(form.get("fields", "id"), self.page_id,
                                           self.readings))
+
+    @route("DELETE", "/graph/{ver}/{node}")
+    def delete_node(self, req: Request) -> Response:
+        """``DELETE /{video-id}`` (Meta SDK ``AdVideo.api_delete``): ``{"success": true}``;
+        an id that does not exist (any more) -> code 100, subcode 33."""
+        denied = self.authorize(req, req.form(), kind="page")
+        if denied:
+            return denied
+        with self.lock:
+            if self.videos.pop(req.params["node"], None) is None:
+                return self.error(100, f"Unsupported delete request. Object with ID "
+                                       f"'{req.params['node']}' does not exist.",
+                                  type_="GraphMethodException", subcode=33)
+            self.deleted.append(req.params["node"])
+        return Response(200, {"success": True})
 
     @route("GET", "/graph/{ver}/{node}/videos")
     def list_videos(self, req: Request) -> Response:

@@ -96,6 +96,7 @@ class MastodonSandbox(MastodonOAuth, Sandbox):
         self.fail_processing: list[str] = []  # reasons for the next uploads' processing
         self.hold_media: threading.Event | None = None
         self.media_posts_seen = 0
+        self.deleted: list[str] = []  # status / scheduled status ids deleted through the API
         self._windows: dict[str, tuple[datetime, int]] = {}
         self._ids = itertools.count(110_000_000_000_000_001)
 
@@ -130,7 +131,7 @@ class MastodonSandbox(MastodonOAuth, Sandbox):
             "platform": self.platform,
             "published": published,
             "statuses": len(self.statuses),
-            "scheduled": len(self.scheduled),
+            "scheduled": len(self.scheduled), "deleted": list(self.deleted),
             "media": {k: {"processed": v["url"] is not None, "sha256": v["sha256"]}
                       for k, v in self.media.items()},
         }
@@ -358,6 +359,29 @@ class MastodonSandbox(MastodonOAuth, Sandbox):
         with self.lock:
             s = self.statuses.get(req.params["id"])
             return Response(200, status_json(s)) if s else Response(404, dict(_NOT_FOUND))
+
+    @route("DELETE", "/api/v1/statuses/{id}")
+    def delete_status(self, req: Request) -> Response:
+        """Delete one of your own statuses: 200 with the Status (source ``text``); 404 for an
+        unknown (or already deleted) id or another account's status (statuses.md#delete)."""
+        with self.lock:
+            s = self.statuses.get(req.params["id"])
+            if s is None or s["owner"] != self._owner(req):
+                return Response(404, dict(_NOT_FOUND))
+            del self.statuses[req.params["id"]]
+            self.deleted.append(req.params["id"])
+            return Response(200, {**status_json(s), "text": s["text"]})
+
+    @route("DELETE", "/api/v1/scheduled_statuses/{id}")
+    def cancel_scheduled(self, req: Request) -> Response:
+        """Cancel a scheduled status: 200 ``{}``; 404 once published or unknown."""
+        with self.lock:
+            s = self.scheduled.get(req.params["id"])
+            if s is None or s["owner"] != self._owner(req):
+                return Response(404, dict(_NOT_FOUND))
+            del self.scheduled[req.params["id"]]
+            self.deleted.append(req.params["id"])
+            return Response(200, {})
 
     @route("GET", "/api/v1/scheduled_statuses/{id}")
     def get_scheduled(self, req: Request) -> Response:

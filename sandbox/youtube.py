@@ -119,6 +119,7 @@ class YouTubeSandbox(ChannelRoutes, VideoRoutes, GoogleOAuth, Sandbox):
         self.tokens: dict[str, _Token] = {}
         self.sessions: dict[str, _Session] = {}
         self.videos: dict[str, _Video] = {}
+        self.deleted: list[str] = []  # video ids deleted through videos.delete
         self.captions: list[dict[str, Any]] = []
         self.playlists: dict[str, list[dict[str, Any]]] = {"PLwtgSeason1": []}
         self.quota_day = ""
@@ -193,7 +194,7 @@ class YouTubeSandbox(ChannelRoutes, VideoRoutes, GoogleOAuth, Sandbox):
                            for k, v in self.videos.items()},
                 "sessions": {k: {"offset": s.offset, "size": s.size}
                              for k, s in self.sessions.items()},
-                "captions": list(self.captions),
+                "captions": list(self.captions), "deleted": list(self.deleted),
                 "playlists": {k: [i["snippet"]["resourceId"]["videoId"] for i in v]
                               for k, v in self.playlists.items()},
                 "units_used": self.units_used, "uploads_used": self.uploads_used,

@@ -22,6 +22,7 @@ SCOPES = {
     "videos.insert": {UPLOAD, YOUTUBE, FORCE_SSL, PARTNER},
     "videos.list": {YOUTUBE, FORCE_SSL, PARTNER, READONLY},
     "videos.update": {YOUTUBE, FORCE_SSL, PARTNER},
+    "videos.delete": {YOUTUBE, FORCE_SSL, PARTNER},
     "captions.insert": {FORCE_SSL, PARTNER},
     "captions.list": {FORCE_SSL, PARTNER},
     "thumbnails.set": {UPLOAD, YOUTUBE, FORCE_SSL, PARTNER},
@@ -30,9 +31,9 @@ SCOPES = {
     "channels.list": {YOUTUBE, FORCE_SSL, PARTNER, READONLY},
 }
 #: units per call (determine_quota_cost, 2026-06); videos.insert is its own bucket of calls
-COSTS = {"videos.list": 1, "videos.update": 50, "captions.insert": 400, "captions.list": 50,
-         "thumbnails.set": 50, "playlistItems.insert": 50, "playlistItems.list": 1,
-         "channels.list": 1}
+COSTS = {"videos.list": 1, "videos.update": 50, "videos.delete": 50, "captions.insert": 400,
+         "captions.list": 50, "thumbnails.set": 50, "playlistItems.insert": 50,
+         "playlistItems.list": 1, "channels.list": 1}
 CATEGORIES = {"1", "2", "10", "15", "17", "19", "20", "22", "23", "24", "25", "26", "27", "28",
               "29"}
 PACIFIC = ZoneInfo("America/Los_Angeles")

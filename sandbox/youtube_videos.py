@@ -18,6 +18,7 @@ class VideoRoutes:
     """videos.list (advances processing, flips due schedules) and videos.update."""
 
     videos: dict[str, Any]
+    deleted: list[str]
     processing_polls: int
     lock: Any
 
@@ -79,6 +80,19 @@ class VideoRoutes:
                     items.append(self._resource(v, parts))
         return Response(200, {"kind": "youtube#videoListResponse", "items": items,
                               "pageInfo": {"totalResults": len(items)}})
+
+    @route("DELETE", "/youtube/v3/videos")
+    def delete_video(self, req: Request) -> Response:
+        """videos.delete: 204; an unknown id 404 ``videoNotFound`` (the documented errors)."""
+        denied = self._guard(req, "videos.delete")
+        if denied:
+            return denied
+        with self.lock:
+            if self.videos.pop(req.query.get("id", ""), None) is None:
+                return google_error(404, "videoNotFound", "The video that you are trying to "
+                                    "delete cannot be found.")
+            self.deleted.append(req.query["id"])
+        return Response(204)
 
     @route("PUT", "/youtube/v3/videos")
     def update_video(self, req: Request) -> Response:

@@ -1,7 +1,8 @@
 """Manual controls for staff (``wtg publish-now``, ``retry``, ``pause``, ``resume``,
-``reschedule``): each moves posts with compare-and-set, records who did it in the audit trail and
-hands posts to the workers by task name. Raises :class:`ControlError` with a German sentence when
-the request cannot be done; nothing is changed then.
+``reschedule``; in the dashboard also hold, skip and cancel): each moves posts with
+compare-and-set, records who did it in the audit trail and hands posts to the workers by task
+name. Raises :class:`ControlError` with a German sentence when the request cannot be done;
+nothing is changed then. The dashboard names episodes by id (``episode_id=``), the CLI by number.
 
 Pause: while a series is paused, its slots are *held* -- nothing goes out, the episode due and
 every later one move one week later per paused slot, staff are notified. ``resume`` lets the
@@ -21,9 +22,13 @@ from episodes import store
 from episodes.calendar import format_de, local_slot
 from episodes.lifecycle import DUE_FROM, PostState
 from episodes.models import Episode, MediaStatus, Post, Series, utcnow
-from episodes.slots import handled_slots, not_ready, set_slot
+from episodes.repair import cleared_post, publish_started
+from episodes.slots import handled_slots, hold_series, is_movable, not_ready, set_slot, stale_posts
+from workers.task_names import PUBLISH_WITHDRAW
 
 from .jobs import Deps, send_publish
+
+WITHDRAW = PUBLISH_WITHDRAW
 
 S = PostState
 RETRYABLE = frozenset({S.FAILED, S.NEEDS_ATTENTION, S.MISSED})
@@ -39,12 +44,12 @@ class Done:
     post_ids: tuple[int, ...] = ()
 
 
-def publish_now(deps: Deps, number: int, *, actor: str, platform: str | None = None,
-                series: str | None = None) -> Done:
+def publish_now(deps: Deps, number: int | None = None, *, actor: str,
+                platform: str | None = None, series: str | None = None,
+                episode_id: int | None = None) -> Done:
     """Queue episode ``number`` now on every account (or one platform / account name)."""
     with deps.db.session() as s:
-        ser = _series(s, series)
-        ep = _episode(s, ser, number)
+        ep = _target(s, number, series, episode_id)
         _require_ready(ep)
         posts = [p for p in ep.posts if platform in (None, p.account.platform, p.account.name)]
         if not posts:
@@ -54,6 +59,8 @@ def publish_now(deps: Deps, number: int, *, actor: str, platform: str | None = N
             if not _enabled(deps, p):
                 continue
             state = S(p.state)
+            if state in (S.PENDING, S.PREPARING, S.SKIPPED, S.READY, S.MISSED):
+                _require_cleared(p)
             if state in (S.PENDING, S.PREPARING, S.SKIPPED):
                 store.transition(s, p.id, S.READY, expect=[state])
                 state = S.READY
@@ -92,6 +99,8 @@ def retry(deps: Deps, *, actor: str, number: int | None = None, post_id: int | N
         ids = []
         for p in sorted(posts, key=lambda p: p.id):
             state = S(p.state)
+            if state in RETRYABLE:
+                _require_cleared(p)
             if state in RETRYABLE and _enabled(deps, p) and store.transition(
                     s, p.id, S.QUEUED, expect=[state], queued_at=_now()):
                 ids.append(p.id)
@@ -102,6 +111,118 @@ def retry(deps: Deps, *, actor: str, number: int | None = None, post_id: int | N
         label = ep.label
     send_publish(deps, ids)
     return Done(f"{label}: {len(ids)} Beitrag/Beiträge werden erneut gesendet.", tuple(ids))
+
+
+def hold(deps: Deps, number: int | None = None, *, actor: str, series: str | None = None,
+         episode_id: int | None = None) -> Done:
+    """Hold an episode back one week: it and every later waiting episode move one slot on
+    (the same shift as a hold at the slot)."""
+    with deps.db.session() as s:
+        ep = _target(s, number, series, episode_id)
+        ser = ep.series
+        if ep.slot_at is None or not is_movable(ep):
+            raise ControlError(f"{ep.label} ist schon unterwegs, veröffentlicht oder hat keinen "
+                               "Termin; zurückhalten geht nur vor dem Senden.")
+        tz = ZoneInfo(ser.timezone)
+        shifts = hold_series(s, ser, ep.number, ep.slot_at, deps.clock.now())
+        moved = "; ".join(f"{'Trailer' if x.number == 0 else f'Folge {x.number}'} → "
+                          f"{format_de(x.new, tz)}" for x in shifts)
+        store.audit(s, actor, "episode.hold", f"episode:{ep.id}",
+                    shifts=[{"number": x.number, "old": x.old, "new": x.new} for x in shifts])
+        store.notify(s, "info", f"{ep.label} zurückgehalten", f"Von {actor}. Neue Termine: "
+                     f"{moved}.", episode_id=ep.id)
+        return Done(f"{ep.label} ist zurückgehalten; die Reihe rückt nach: {moved}.")
+
+
+def skip(deps: Deps, number: int | None = None, *, actor: str, series: str | None = None,
+         episode_id: int | None = None) -> Done:
+    """Skip an episode: its slot passes without it (nachholen: reschedule or publish now)."""
+    with deps.db.session() as s:
+        ep = _target(s, number, series, episode_id)
+        ids = [p.id for p in sorted(ep.posts, key=lambda p: p.id) if p.state in _DUE
+               and store.transition(s, p.id, S.SKIPPED, expect=[S(p.state)])]
+        if not ids:
+            raise ControlError(f"{ep.label} wartet auf keinen Termin mehr (schon unterwegs, "
+                               "veröffentlicht, übersprungen oder abgesagt).")
+        store.audit(s, actor, "episode.skip", f"episode:{ep.id}", posts=ids)
+        return Done(f"{ep.label} wird übersprungen; nachholen mit „Jetzt senden“ oder einem "
+                    "neuen Termin.", tuple(ids))
+
+
+#: a post can be cancelled in these states (nothing of it is on the platform)
+CANCELLABLE = frozenset({S.PENDING, S.PREPARING, S.READY, S.QUEUED, S.FAILED,
+                         S.NEEDS_ATTENTION, S.MISSED, S.SKIPPED})
+
+
+def cancel_post(deps: Deps, post_id: int, *, actor: str) -> Done:
+    """Cancel one post: it will not be sent (a post already sent must be withdrawn)."""
+    with deps.db.session() as s:
+        post = s.get(Post, post_id)
+        if post is None:
+            raise ControlError(f"Beitrag {post_id} gibt es nicht.")
+        _cancel(s, post)
+        store.audit(s, actor, "post.cancel", f"post:{post_id}", from_state=post.state)
+        return Done(f"{post.episode.label} auf {post.account.name}: abgesagt.", (post_id,))
+
+
+def cancel_episode(deps: Deps, number: int | None = None, *, actor: str,
+                   series: str | None = None, episode_id: int | None = None) -> Done:
+    """Cancel every post of an episode that has not gone out; refused if one already did."""
+    with deps.db.session() as s:
+        ep = _target(s, number, series, episode_id)
+        posts = [p for p in sorted(ep.posts, key=lambda p: p.id) if p.state != S.CANCELLED]
+        if not posts:
+            raise ControlError(f"{ep.label} ist schon abgesagt.")
+        for p in posts:
+            _check_cancellable(p)
+        for p in posts:
+            _cancel(s, p)
+        store.audit(s, actor, "episode.cancel", f"episode:{ep.id}", posts=[p.id for p in posts])
+        return Done(f"{ep.label} ist abgesagt ({len(posts)} Beitrag/Beiträge).",
+                    tuple(p.id for p in posts))
+
+
+def _check_cancellable(post: Post) -> None:
+    label = f"{post.episode.label} auf {post.account.name}"
+    if S(post.state) not in CANCELLABLE or publish_started(post):
+        raise ControlError(f"{label} ist schon gesendet oder wird gerade gesendet (Zustand "
+                           f"„{post.state}“); absagen geht nicht mehr – ein veröffentlichter "
+                           "Beitrag wird zurückgezogen.")
+
+
+def _cancel(s: Session, post: Post) -> None:
+    _check_cancellable(post)
+    if not store.transition(s, post.id, S.CANCELLED, expect=[S(post.state)]):
+        raise ControlError("Der Beitrag hat sich gerade geändert (ein Worker hat ihn "
+                           "übernommen). Bitte neu laden.")
+
+
+def send_withdraw(deps: Deps, post_ids: tuple[int, ...] | list[int]) -> int:
+    """Send ``wtg.publish.withdraw`` for each post (the sweep re-sends what is lost)."""
+    sent = 0
+    for pid in post_ids:
+        try:
+            deps.sender.send_task(WITHDRAW, args=[pid])
+            sent += 1
+        except Exception:  # the broker is down: the sweep retries
+            pass
+    return sent
+
+
+def resend_withdrawals(deps: Deps, sent: dict[int, float], idle_since: datetime,
+                       every: float) -> list[int]:
+    """For the sweep: ``withdrawing`` posts without a live lease that sat still since
+    ``idle_since`` (worker died, message lost) are sent again, at most once per ``every``."""
+    import time
+
+    with deps.db.session() as s:
+        stale = [p.id for p in stale_posts(s, [S.WITHDRAWING], idle_since)]
+    now = time.monotonic()
+    due = [pid for pid in stale if now - sent.get(pid, -1e18) >= every]
+    for pid in due:
+        sent[pid] = now
+    send_withdraw(deps, due)
+    return due
 
 
 def set_paused(deps: Deps, paused: bool, *, actor: str, series: str | None = None) -> Done:
@@ -182,6 +303,18 @@ def _series(s: Session, slug: str | None) -> Series:
     return ser
 
 
+def _target(s: Session, number: int | None, series: str | None,
+            episode_id: int | None) -> Episode:
+    if episode_id is not None:
+        ep = s.get(Episode, episode_id)
+        if ep is None:
+            raise ControlError("Diese Folge gibt es nicht.")
+        return ep
+    if number is None:
+        raise ControlError("Bitte eine Folge angeben.")
+    return _episode(s, _series(s, series), number)
+
+
 def _episode(s: Session, ser: Series, number: int) -> Episode:
     ep = store.get_episode(s, ser.id, number)
     if ep is None:
@@ -196,6 +329,13 @@ def _require_ready(ep: Episode) -> None:
                            + " ".join(p.message_de for p in problems))
 
 
+def _require_cleared(post: Post) -> None:
+    if not cleared_post(post):
+        raise ControlError(f"{post.episode.label} auf {post.account.name}: die Korrektur des "
+                           "Beitrags ist noch nicht freigegeben (Vier-Augen-Prinzip). Bitte von "
+                           "einer zweiten Person freigeben lassen.")
+
+
 def _enabled(deps: Deps, post: Post) -> bool:
     try:
         return deps.settings.account(post.account.name).enabled and post.account.enabled
@@ -203,5 +343,6 @@ def _enabled(deps: Deps, post: Post) -> bool:
         return False
 
 
-__all__ = ["ControlError", "Done", "parse_when", "publish_now", "reschedule", "retry",
-           "set_paused"]
+__all__ = ["CANCELLABLE", "ControlError", "Done", "cancel_episode", "cancel_post", "hold",
+           "parse_when", "publish_now", "reschedule", "resend_withdrawals", "retry",
+           "send_withdraw", "set_paused", "skip"]

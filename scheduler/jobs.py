@@ -304,6 +304,9 @@ class Sweeper:
             confirm = [p.id for p in scheduled_past(s, self.deps.clock.now())]
         report.resent = self._send(stale, lease)
         report.confirm = self._send(confirm, lease)
+        from .controls import resend_withdrawals  # controls imports this module
+
+        report.resent += resend_withdrawals(self.deps, self._sent, idle_since, lease)
         if report.resent:
             log.warning("re-sent posts whose worker or message was lost: %s", report.resent)
         return report

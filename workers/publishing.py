@@ -147,7 +147,7 @@ class _Driver:
                 acc = None  # type: ignore[assignment]
             rendition = None
             if acc is not None:
-                prof = profile_for(acc)
+                prof = post.profile_override or profile_for(acc)  # a repaired post's own
                 rendition = next((r for r in ep.renditions if r.profile == prof and r.verified),
                                  None)
             s.expunge_all()
@@ -163,7 +163,7 @@ class _Driver:
             credentials=adapter.credentials,
             video=MediaFile(path=Path(r.path), size=r.size, sha256=r.sha256, width=r.width,
                             height=r.height, duration=r.duration),
-            text=render_for(ep, series, acc.platform),
+            text=render_for(ep, series, acc.platform, post.text_override),
             marker=f"wtg-{series.slug}-e{ep.number:02d}-{acc.name}",
             idempotency_key=hashlib.sha256(f"wtg:{post.id}:{r.sha256}".encode()).hexdigest()[:40],
             remote=self.remote,

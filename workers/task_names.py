@@ -3,6 +3,7 @@ the CLI send tasks by name without loading the workers' code).
 
     MEDIA_PREPARE(episode_id)        probe -> transcode -> verify          queue ``media``
     PUBLISH_RUN(post_id)             drive one post (re-sent with a countdown while waiting)
+    PUBLISH_WITHDRAW(post_id)        delete a withdrawn post on its platform, exactly once
     PUBLISH_CHECK_ACCOUNT(account)   a cheap authenticated call (pre-flight)
     PUBLISH_PREFLIGHT(episode_id, kind)  the pre-flight checks ("queue", "48h", "2h")
     NOTIFY_SEND(notification_id)     deliver one staff notification (apprise)
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 MEDIA_PREPARE = "wtg.media.prepare"
 PUBLISH_RUN = "wtg.publish.run"
+PUBLISH_WITHDRAW = "wtg.publish.withdraw"
 PUBLISH_CHECK_ACCOUNT = "wtg.publish.check_account"
 PUBLISH_PREFLIGHT = "wtg.publish.preflight"
 NOTIFY_SEND = "wtg.notify.send"
@@ -32,5 +34,5 @@ ROUTES = {
 
 __all__ = [
     "ACCOUNTS_HEALTH", "MEDIA_PREPARE", "MEDIA_QUEUE", "NOTIFY_SEND", "PUBLISH_CHECK_ACCOUNT",
-    "PUBLISH_PREFLIGHT", "PUBLISH_QUEUE", "PUBLISH_RUN", "QUEUES", "ROUTES",
+    "PUBLISH_PREFLIGHT", "PUBLISH_QUEUE", "PUBLISH_RUN", "PUBLISH_WITHDRAW", "QUEUES", "ROUTES",
 ]

@@ -8,6 +8,7 @@ this module):
                                          re-enqueues itself with a countdown while the platform
                                          processes (never holds a worker while waiting)
     wtg.publish.check_account(account)   a cheap authenticated call (pre-flight)
+    wtg.publish.withdraw(post_id)        delete a withdrawn post on its platform, exactly once
     wtg.publish.preflight(episode_id, kind)  pre-flight checks ("queue", "48h", "2h")
     wtg.notify.send(notification_id)     deliver one staff notification (apprise)
     wtg.accounts.health()                warn before connections lapse, re-check stale ones
@@ -51,6 +52,20 @@ def publish_run(self: Any, post_id: int) -> dict[str, Any]:
         outcome = run_post(runtime(), post_id, worker_id())
         if outcome.again is not None:
             self.app.send_task(names.PUBLISH_RUN, args=[post_id], countdown=outcome.again)
+        for note in outcome.notifications:
+            self.app.send_task(names.NOTIFY_SEND, args=[note])
+        return outcome.to_dict()
+
+
+@shared_task(name=names.PUBLISH_WITHDRAW, bind=True, acks_late=True)
+def withdraw_run(self: Any, post_id: int) -> dict[str, Any]:
+    from .withdraw import run_withdraw
+
+    with bind(task=names.PUBLISH_WITHDRAW, post=post_id):
+        outcome = run_withdraw(runtime(), post_id, worker_id())
+        if outcome.again is not None:
+            self.app.send_task(names.PUBLISH_WITHDRAW, args=[post_id],
+                               countdown=outcome.again)
         for note in outcome.notifications:
             self.app.send_task(names.NOTIFY_SEND, args=[note])
         return outcome.to_dict()

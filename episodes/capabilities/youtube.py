@@ -44,6 +44,7 @@ class YouTubeOptions(Options):
     cost_videos_insert: int = Field(1, ge=0)
     cost_videos_list: int = Field(1, ge=0)
     cost_videos_update: int = Field(50, ge=0)
+    cost_videos_delete: int = Field(50, ge=0)
     cost_captions_insert: int = Field(400, ge=0)
     cost_captions_list: int = Field(50, ge=0)
     cost_thumbnails_set: int = Field(50, ge=0)

@@ -16,7 +16,7 @@ from dashboard import DashboardConfigError, create_app
 from dashboard.media_files import inside
 from dashboard.uploads import client_name
 from episodes.models import Account, Episode, User
-from episodes.users import set_password
+from episodes.users import create_user, issue_token, set_password
 
 from .conftest import PASSWORD, SECRET, Live, Server, csrf_of, login
 
@@ -123,8 +123,9 @@ def test_upload_names_cannot_escape_the_media_root(live: Live, tmp_path: Path) -
 
 
 def test_nobody_approves_their_own_edit(live: Live) -> None:
-    """Four eyes: an editor may not approve at all, an approver or admin not their own edit;
-    another approver can, and a later edit voids the approval."""
+    """Four eyes: an editor may not approve at all, an approver or admin not their own edit --
+    not even after a colleague edited last; an approver who did not edit can, and a later edit
+    voids the approval."""
     ep = live.ids["ep2"]
     for user in ("erika", "anton", "ada"):
         with live.api(user) as api:
@@ -134,10 +135,16 @@ def test_nobody_approves_their_own_edit(live: Live) -> None:
             refused = api.post(f"/api/v1/episodes/{ep}/approve", json={"revision": rev})
             assert refused.status_code == 403, (user, refused.text)
             assert refused.json()["detail"]
-    with live.api("anton") as api:
+    with live.api("anton") as api:  # ada edited last, but anton edited since the last approval
+        own = api.post(f"/api/v1/episodes/{ep}/approve", json={"revision": rev})
+        assert own.status_code == 403 and "seit der letzten Freigabe" in own.json()["detail"]
+    with live.db.session() as s:
+        bernd = create_user(s, "bernd", PASSWORD, role="approver", actor="test")
+        live.tokens["bernd"] = issue_token(s, bernd, actor="test")
+    with live.api("bernd") as api:
         ok = api.post(f"/api/v1/episodes/{ep}/approve", json={"revision": rev})
         assert ok.status_code == 200 and ok.json()["approved"] is True
-        assert ok.json()["approved_by"] == "anton"
+        assert ok.json()["approved_by"] == "bernd"
     with live.api("erika") as api:
         again = api.patch(f"/api/v1/episodes/{ep}", json={"description": "Neu."}).json()
         assert again["approved"] is False and again["revision"] == rev + 1

@@ -28,6 +28,8 @@ ALLOWED = [
     (S.READY, S.MISSED), (S.MISSED, S.QUEUED), (S.MISSED, S.SKIPPED),
     (S.PENDING, S.CANCELLED), (S.READY, S.CANCELLED), (S.CANCELLED, S.PENDING),
     (S.READY, S.PENDING),  # media changed: prepare again
+    (S.PUBLISHED, S.WITHDRAWING), (S.WITHDRAWING, S.WITHDRAWN),  # an approved withdrawal
+    (S.WITHDRAWING, S.WITHDRAW_ATTENTION), (S.WITHDRAW_ATTENTION, S.WITHDRAWN),
 ]
 
 FORBIDDEN = [
@@ -40,9 +42,12 @@ FORBIDDEN = [
     (S.UNCONFIRMED, S.READY),
     # in flight: a worker owns it; no cancelling under its feet
     (S.UPLOADING, S.CANCELLED), (S.PUBLISHING, S.CANCELLED), (S.PROCESSING, S.PENDING),
-    # published is final
+    # published is final (but for a withdrawal)
     (S.PUBLISHED, S.PENDING), (S.PUBLISHED, S.QUEUED), (S.PUBLISHED, S.FAILED),
     (S.PUBLISHED, S.CANCELLED), (S.SCHEDULED, S.QUEUED), (S.SCHEDULED, S.PENDING),
+    (S.PUBLISHED, S.WITHDRAWN),  # never marked deleted without the delete step
+    # withdrawn is final: a deleted post never comes back (nor is published again)
+    (S.WITHDRAWN, S.QUEUED), (S.WITHDRAWN, S.PUBLISHED), (S.WITHDRAWING, S.QUEUED),
 ]
 
 
@@ -68,9 +73,11 @@ def test_every_state_has_transitions_and_a_german_label():
 
 
 def test_no_state_moves_to_itself_and_published_is_final():
-    """No self-loops (a CAS must change the state); published has no way out."""
+    """No self-loops (a CAS must change the state); published has no way out but a withdrawal,
+    and withdrawn none at all."""
     assert all(s not in targets for s, targets in TRANSITIONS.items())
-    assert TRANSITIONS[S.PUBLISHED] == frozenset()
+    assert TRANSITIONS[S.PUBLISHED] == frozenset({S.WITHDRAWING})
+    assert TRANSITIONS[S.WITHDRAWN] == frozenset()
 
 
 def test_only_states_that_asked_the_platform_lead_to_done():
@@ -81,8 +88,10 @@ def test_only_states_that_asked_the_platform_lead_to_done():
 
 
 def test_every_state_but_published_can_still_reach_published():
-    """No dead ends: from any state (staff included) the post can still go out."""
-    for start in PostState:
+    """No dead ends: from any state (staff included) the post can still go out -- except once a
+    withdrawal was approved: a withdrawn post never goes out again."""
+    gone = {S.PUBLISHED, S.WITHDRAWING, S.WITHDRAW_ATTENTION, S.WITHDRAWN}
+    for start in set(PostState) - gone:
         seen, todo = {start}, [start]
         while todo:
             for nxt in TRANSITIONS[todo.pop()]:

@@ -34,6 +34,11 @@ state to the database before and after every call:
                        ``published`` only once its German caption track is accepted), thumbnail,
                        playlist.
     finish_part(ctx, part)  sends one part, idempotently; the base records ``<part>_done``.
+    delete(ctx)        withdraw: the platform's documented delete call on the RECORDED remote id
+                       only (never on something found by a guess). A post already gone counts as
+                       deleted, so a delete whose answer was lost is simply sent again; nothing is
+                       ever replayed that could publish. Without a delete call in the platform's
+                       API the adapter raises ``DeleteByHand`` (staff delete it in the app).
 
 Where the platform's upload itself publishes (TikTok Direct Post, ``SPEC.upload_publishes``),
 ``upload`` records the publish id first and ``publish`` only confirms, and the orchestrator never
@@ -60,7 +65,7 @@ from config.credentials import MissingCredential
 from episodes.capabilities import check_text, text_limits
 from episodes.captions import PostText, TextLimits
 
-from .errors import ConnectionLost, PlatformError
+from .errors import ConnectionLost, DeleteByHand, PlatformError
 
 log = logging.getLogger("wtg.platforms")
 
@@ -193,6 +198,20 @@ class Published:
     public: bool = True
 
 
+@dataclass(frozen=True, kw_only=True)
+class Deleted:
+    """The answer of ``delete``: ``existed`` False when there was nothing (left) to delete --
+    never uploaded, or already gone (an earlier delete whose answer was lost)."""
+
+    remote_id: str
+    existed: bool = True
+
+
+#: remote facts that mean the post may be (or was) visible on the platform
+PUBLISH_FACTS = ("online", "publish_started", "publish_sent", "status_attempt_at",
+                 "publish_id", "scheduled_id", "media_publish_sent", "container_published")
+
+
 class FinishPart(StrEnum):
     """What follows the publish call, in this order."""
 
@@ -288,6 +307,10 @@ class Platform(ABC):
         self._call(f"finish.{part}", self._finish_part, ctx, part)
         ctx.record({f"{part}_done": True})
 
+    def delete(self, ctx: PostContext) -> Deleted:
+        """Take the post back from the platform (see the module docstring)."""
+        return self._call("delete", self._delete, ctx)
+
     def finish(self, ctx: PostContext) -> None:
         """Every missing follow-up part, each tried even when an earlier one failed; the first
         error is raised at the end (a convenience for tests and tools; the orchestrator sends
@@ -342,3 +365,10 @@ class Platform(ABC):
 
     def _finish_part(self, ctx: PostContext, part: FinishPart) -> None:
         raise NotImplementedError(f"{self.SPEC.name}: no finish part {part}")
+
+    def _delete(self, ctx: PostContext) -> Deleted:
+        """Platforms whose API has no delete call: nothing to do if nothing was ever sent to be
+        published, else staff delete it in the app (``DeleteByHand``)."""
+        if not any(ctx.remote.get(k) for k in PUBLISH_FACTS):
+            return Deleted(remote_id="", existed=False)
+        raise DeleteByHand(self.SPEC.label, "no delete call in the platform's API")

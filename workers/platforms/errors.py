@@ -20,8 +20,10 @@ a plain German explanation (``message_de``). The orchestrator decides what to do
         │   └── ScheduleTooClose  native scheduling refused because the publish time is too
         │                         near (or too far); the orchestrator publishes at the slot
         │                         itself instead -> waits, never publishes early
-        └── ProcessingFailed      the platform accepted the upload but its processing ended in
-                                  ERROR -> failed
+        ├── ProcessingFailed      the platform accepted the upload but its processing ended in
+        │                         ERROR -> failed
+        └── DeleteByHand          the platform offers no delete call for this post (Instagram,
+                                  TikTok): a person deletes it in the app and confirms
 
 ``ProtocolError`` (a subclass of ``PermanentError``) means *we* have a bug or the platform changed
 its protocol: an answer we could not understand. Staff see "technischer Fehler", not "the platform
@@ -218,4 +220,18 @@ class ProtocolError(PermanentError):
         return (
             f"Technischer Fehler: die Antwort von {self.platform} war unerwartet. "
             "Bitte die Technik informieren."
+        )
+
+
+class DeleteByHand(PermanentError):
+    """The platform's API cannot delete this post; staff must delete it in the platform's app
+    (wtg records the request and waits for their confirmation)."""
+
+    kind = "delete_by_hand"
+
+    def _default_message_de(self) -> str:
+        return (
+            f"{self.platform} bietet keine Schnittstelle zum Löschen von Beiträgen an. Bitte den "
+            f"Beitrag in der {self.platform}-App löschen und dann hier „In der App gelöscht“ "
+            "bestätigen."
         )

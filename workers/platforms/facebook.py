@@ -50,6 +50,7 @@ from episodes.capabilities.text import LIMITS
 
 from . import facebook_status as fs
 from .base import (
+    Deleted,
     FinishPart,
     Orientation,
     Platform,
@@ -365,6 +366,22 @@ class Facebook(Platform):
             self.http.json("POST", f"{video_id}/captions", headers=self.auth(),
                            data={"default_locale": locale},
                            files={"captions_file": (name, fh, "application/x-subrip")})
+
+
+    def _delete(self, ctx: PostContext) -> Deleted:
+        """``DELETE /{video-id}`` (Page videos and Reels alike; Meta's SDK ``AdVideo.api_delete``,
+        answer ``{"success": true}``) on the video id recorded at the upload's start. An id that
+        no longer exists (code 100, subcode 33) was deleted before: nothing else is touched."""
+        video_id = ctx.remote.get("video_id")
+        if not video_id:
+            return Deleted(remote_id="", existed=False)  # nothing was ever uploaded
+        try:
+            self.http.json("DELETE", str(video_id), headers=self.auth())
+        except RejectedByPlatform as exc:
+            if exc.code == 100 and "subcode 33" in exc.detail:
+                return Deleted(remote_id=str(video_id), existed=False)
+            raise
+        return Deleted(remote_id=str(video_id))
 
 
 def _already_finished(exc: RejectedByPlatform) -> bool:

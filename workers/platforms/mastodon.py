@@ -56,6 +56,7 @@ from episodes.capabilities.text import LIMITS
 from episodes.captions import TextLimits
 
 from .base import (
+    Deleted,
     Orientation,
     Platform,
     PlatformSpec,
@@ -330,6 +331,37 @@ class Mastodon(Platform):
     def _find_published(self, ctx: PostContext) -> Published | None:
         return self.find.published(ctx)
 
+    def _delete(self, ctx: PostContext) -> Deleted:
+        """``DELETE /api/v1/statuses/:id`` on the recorded status (404: deleted before). A
+        scheduled status is cancelled with ``DELETE /api/v1/scheduled_statuses/:id``; if that is
+        gone, the server published it as a new status, which is looked up read-only by our
+        media id (never by replaying the POST) and deleted."""
+        ids = self.find.ids(ctx)
+        if ids.status_id:
+            return self._delete_status(ids.status_id)
+        if ids.scheduled_id:
+            try:
+                self.json("DELETE", f"/api/v1/scheduled_statuses/{ids.scheduled_id}")
+                return Deleted(remote_id=ids.scheduled_id)
+            except RejectedByPlatform as exc:
+                if exc.status not in (404, 410):
+                    raise
+        if ids.scheduled_id or ctx.remote.get("status_attempt_at"):
+            found = self.find.search_statuses(
+                ctx, since=_since(ctx.remote.get("status_attempt_at")))
+            if found is not None:
+                return self._delete_status(found.remote_id)
+        return Deleted(remote_id="", existed=False)
+
+    def _delete_status(self, sid: str) -> Deleted:
+        try:
+            self.json("DELETE", f"/api/v1/statuses/{sid}")
+        except RejectedByPlatform as exc:
+            if exc.status in (404, 410):
+                return Deleted(remote_id=sid, existed=False)
+            raise
+        return Deleted(remote_id=sid)
+
     def _schedule_time(self, ctx: PostContext) -> datetime:
         """The ``scheduled_at`` to send for ``ctx.scheduled_at`` (shifted by a server clock that
         runs ahead), or ScheduleTooClose when it is too near to hand over safely."""
@@ -361,6 +393,13 @@ class Mastodon(Platform):
         status = self.json("POST", "/api/v1/statuses", data=form,
                            headers={"Idempotency-Key": ctx.idempotency_key})
         return self.find.record_answer(ctx, status)
+
+
+def _since(value: Any) -> datetime | None:
+    if not value:
+        return None
+    when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 __all__ = ["IDEMPOTENCY_WINDOW", "Mastodon", "MultipartFile", "classify", "server_date"]

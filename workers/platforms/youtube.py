@@ -46,6 +46,7 @@ from episodes.capabilities.text import LIMITS
 from .base import (
     Account,
     Credentials,
+    Deleted,
     FinishPart,
     Orientation,
     Platform,
@@ -249,6 +250,21 @@ class YouTube(ResumableUpload, Platform):
         step = {FinishPart.CAPTIONS: finish_caption, FinishPart.THUMBNAIL: finish_thumbnail,
                 FinishPart.PLAYLIST: finish_playlist}[part]
         step(self.client, ctx, _video_id(ctx))
+
+    def _delete(self, ctx: PostContext) -> Deleted:
+        """``videos.delete`` (``DELETE /youtube/v3/videos?id=``, 204, 50 units) on the recorded
+        video id; 404 ``videoNotFound`` means it was deleted before."""
+        vid = ctx.remote.get("video_id")
+        if not vid:
+            return Deleted(remote_id="", existed=False)  # no upload was ever started
+        try:
+            self.client.call(ctx.quota, "videos.delete", "DELETE", self.client.api("videos"),
+                             params={"id": str(vid)}, ok=(200, 204))
+        except RejectedByPlatform as exc:
+            if exc.status == 404:
+                return Deleted(remote_id=str(vid), existed=False)
+            raise
+        return Deleted(remote_id=str(vid))
 
     # --- lookups ------------------------------------------------------------------------------
     def _video(self, ctx: PostContext | None, vid: str, part: str) -> dict[str, Any] | None:

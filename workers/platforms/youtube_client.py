@@ -73,6 +73,7 @@ class QuotaCosts:
     videos_insert: int = 1
     videos_list: int = 1
     videos_update: int = 50
+    videos_delete: int = 50
     captions_insert: int = 400
     captions_list: int = 50
     thumbnails_set: int = 50
