@@ -1,7 +1,7 @@
 """staff controls: post corrections, the edit history of the four-eyes rule, withdrawals
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 
 A refused post gets its own text and rendition (``posts.text_override``, ``profile_override``)
 and its own approval (``correction``, ``correction_approved``, ``correction_approved_by``).
