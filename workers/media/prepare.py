@@ -41,7 +41,7 @@ from workers.media.run import FfmpegFailed, ProgressCallback, run_ffmpeg
 from workers.media.thumbnails import choose_time, parse_scores, write_thumbnail
 from workers.media.verify import verify_rendition
 
-PIPELINE_VERSION = "4"  # bump whenever output bytes can change for the same inputs
+PIPELINE_VERSION = "5"  # bump whenever output bytes can change for the same inputs
 
 
 @dataclass(frozen=True, kw_only=True)
