@@ -87,17 +87,24 @@ def ours(path: Path) -> dict[str, Any]:
 
 def pyav(path: Path) -> dict[str, Any]:
     """The same facts and error codes with PyAV: open, demux the video packets (no decoding)
-    and decode one frame only for the display rotation (PyAV exposes no stream side data)."""
+    and decode the first frame only for the display rotation (PyAV 18 exposes no stream side
+    data); "moov atom not found" (cut upload) is only in libav's log, captured."""
     import av
 
     if path.stat().st_size == 0:
         raise MediaError("empty_file", "")
     with ThreadPoolExecutor(1) as pool:
         pool.submit(sha256_file, path)
+        av.logging.set_level(av.logging.ERROR)  # PyAV silences libav's log by default
         try:
-            container = av.open(str(path))
+            with av.logging.Capture() as logs:  # the reason is only in libav's log
+                container = av.open(str(path))
         except av.FFmpegError as exc:
+            if any("moov atom not found" in str(line) for line in logs):
+                raise MediaError("truncated", str(exc)) from exc
             raise MediaError("not_a_video", str(exc)) from exc
+        finally:
+            av.logging.set_level(None)
         with container:
             streams = [s for s in container.streams.video
                        if not s.disposition & av.stream.Disposition.attached_pic]
@@ -106,16 +113,16 @@ def pyav(path: Path) -> dict[str, Any]:
             stream = streams[0]
             cc = stream.codec_context
             rows: list[tuple[int, int]] = []
-            rotation = 0
+            rotation, decoded = 0, False
             try:
                 for packet in container.demux(stream):
                     if packet.pts is None:
                         continue
                     if packet.is_corrupt:
                         raise MediaError("truncated", "corrupt packet")
-                    if not rows:
+                    if not decoded:  # the first frame (decoder delay: maybe later)
                         for frame in packet.decode():
-                            rotation = round(frame.rotation) % 360
+                            rotation, decoded = round(frame.rotation) % 360, True
                     rows.append((packet.pts, packet.duration or 0))
             except av.FFmpegError as exc:
                 raise MediaError("truncated", str(exc)) from exc
