@@ -2,10 +2,12 @@
 
 Steps: probe and validate (nothing is written if the clip is unusable), read and normalise the
 subtitles, look up each profile's cache key (same key: reuse the verified file, no second
-transcode), measure loudness (audio only, with the limiter candidates of ``loudness``), render
-branding cards, run the single transcode pass, verify every output against its planned gain,
-cut thumbnails, write a JSON manifest next to each rendition. A source that cannot reach the
-loudness target (silence, a very quiet recording) gets a staff-visible warning, not a rejection.
+transcode), measure loudness (audio only, with the limiter candidates of ``loudness``), draw
+branding cards, run the single transcode pass, verify all outputs against their planned gain
+(one ffmpeg process) while another cuts all thumbnails, write a JSON manifest next to each
+rendition. ``PreparedMedia.stages`` records each step's wall and CPU seconds. A source that
+cannot reach the loudness target (silence, a very quiet recording) gets a staff-visible warning,
+not a rejection.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -327,21 +330,20 @@ def _render(
         text = scores.read_text(encoding="utf-8", errors="replace") if scores.exists() else ""
         at = choose_time(parse_scores(text), info.duration)
     at = max(0.0, min(at, info.duration - 0.2)) + card_seconds  # a frame that exists
-    with stages.timed("verify"):
+    cuts = [Thumbnail(rendition=job.output, output=out_dir / f"{stem[job.profile.name]}.jpg",
+                      at=at, width=job.profile.thumbnail_width,
+                      height=job.profile.thumbnail_height,
+                      max_bytes=job.profile.thumbnail_max_bytes,
+                      title=title if thumbnail_title else None, font_file=FONT_BOLD)
+            for job in jobs]
+    with stages.timed("verify+thumbnails"), ThreadPoolExecutor(1) as pool:
+        cutting = pool.submit(write_thumbnails, cuts)  # its own ffmpeg, beside verification
         checks = verify_renditions([
             Expected(path=job.output, profile=job.profile, duration=plan.expected_seconds,
                      fps=float(job.profile.output_rate(info.fps, info.vfr)), gain=gain)
             for job, gain in zip(jobs, plan.gains, strict=True)
         ])
-    with stages.timed("thumbnails"):
-        thumbs = write_thumbnails([
-            Thumbnail(rendition=job.output, output=out_dir / f"{stem[job.profile.name]}.jpg",
-                      at=at, width=job.profile.thumbnail_width,
-                      height=job.profile.thumbnail_height,
-                      max_bytes=job.profile.thumbnail_max_bytes,
-                      title=title if thumbnail_title else None, font_file=FONT_BOLD)
-            for job in jobs
-        ])
+        thumbs = cutting.result()
     results: dict[str, Rendition] = {}
     for job, gain, check, thumb in zip(jobs, plan.gains, checks, thumbs, strict=True):
         p = job.profile
