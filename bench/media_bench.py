@@ -92,15 +92,16 @@ def timed(fn, *args) -> tuple[float, float, object]:  # type: ignore[no-untyped-
 
 
 def speed(clip: Path, srt: Path, profs: list, work: Path, rounds: int,  # type: ignore[type-arg]
-          arms: list[str]) -> dict:  # type: ignore[type-arg]
+          arms: list[str], order: str = "abab") -> dict:  # type: ignore[type-arg]
     """prepare() against the hand-written command, interleaved: every round runs each arm
-    once (A B A B ...), so both see the same load; per-round ratios, median and spread."""
+    once (A B A B ..., or A B B A ... with ``order="abba"`` so that neither arm always goes
+    first under a changing load); per-round ratios, median and spread."""
     assert [p.name for p in profs] == list(NAMES), "the reference makes exactly NAMES"
     runs: list[dict[str, list[float]]] = []
     stages: list[dict[str, dict[str, float]]] = []
     for n in range(rounds):
         row: dict[str, list[float]] = {}
-        for arm in arms:
+        for arm in (arms if order == "abab" or n % 2 == 0 else arms[::-1]):
             out = work / f"{arm}{n}"
             if arm == "pipeline":
                 wall, cpu, media = timed(run_pipeline, clip, srt, profs, out)
@@ -111,8 +112,8 @@ def speed(clip: Path, srt: Path, profs: list, work: Path, rounds: int,  # type: 
             shutil.rmtree(out, ignore_errors=True)
             row[arm] = [round(wall, 2), round(cpu, 2)]
         runs.append(row)
-        print(f"round {n + 1}: " + "  ".join(f"{a} {w:.2f} s / {c:.2f} s CPU"
-                                              for a, (w, c) in row.items()), flush=True)
+        print(f"round {n + 1}: " + "  ".join(f"{a} {row[a][0]:.2f} s / {row[a][1]:.2f} s CPU"
+                                              for a in arms), flush=True)
     out: dict = {"rounds": runs, "stages": stages}  # type: ignore[type-arg]
     for other in [a for a in arms if a != "pipeline"]:
         for i, what in enumerate(("wall", "cpu")):
@@ -296,6 +297,8 @@ def main() -> None:
                         help="speed: interleaved rounds (each runs every arm once)")
     parser.add_argument("--arms", nargs="*", default=["pipeline", "hand"],
                         choices=["pipeline", "hand", "hand_volume"])
+    parser.add_argument("--order", choices=["abab", "abba"], default="abab",
+                        help="speed: same arm order every round, or reversed every other")
     parser.add_argument("--profiles", nargs="*", default=list(NAMES))
     opts = parser.parse_args()
     clip, srt = make_clip(opts.seconds)
@@ -304,7 +307,8 @@ def main() -> None:
         work = Path(tmp)
         profs = profiles(opts.preset, None, opts.profiles)
         if "speed" in opts.only:
-            results["speed"] = speed(clip, srt, profs, work, opts.rounds, opts.arms)
+            results["speed"] = speed(clip, srt, profs, work, opts.rounds, opts.arms,
+                                     opts.order)
         if "moviepy" in opts.only:
             pw, pc = measured(run_pipeline, clip, srt, profs, work / "mp-pipeline")
             mw, mc = measured(naive_moviepy, clip, srt, profs, work)
