@@ -326,7 +326,7 @@ def main() -> None:
                     branding=b))
                 demo[f"branding_{branding}".lower()] = round(wall, 2)
             results["demo"] = demo
-            print(f"\none {opts.seconds} s episode, 3 renditions (s):", demo)
+            print(f"\none {opts.seconds} s episode, {len(profs)} renditions (s):", demo)
         if "memory" in opts.only:
             results["memory"] = peak_memory(clip, srt, profs, work / "mem")
             print("\npeak memory (MB):", results["memory"])
