@@ -15,7 +15,15 @@ from config.settings import KNOWN_PLATFORMS
 from episodes import store
 from episodes.models import Episode, Role
 from episodes.review import ReviewError, check_editable, cleared, media_changed
-from episodes.subtitles import Cue, SubtitleError, SubtitleTrack, load_subtitles, normalise, to_srt
+from episodes.subtitles import (
+    Cue,
+    SubtitleError,
+    SubtitleTrack,
+    load_subtitles,
+    normalise,
+    stamp,
+    to_srt,
+)
 from workers.task_names import MEDIA_PREPARE
 
 from .actions import ActionError, approve_episode
@@ -222,14 +230,6 @@ def _cues(deps: Wtg, episode_id: int) -> tuple[Episode, list[Cue], str | None]:
     except SubtitleError as exc:
         return ep, [], exc.message_de
     return ep, list(track.cues), None
-
-
-def stamp(seconds: float) -> str:
-    ms = round(seconds * 1000)
-    h, rest = divmod(ms, 3_600_000)
-    m, rest = divmod(rest, 60_000)
-    sec, ms = divmod(rest, 1000)
-    return f"{h:02d}:{m:02d}:{sec:02d},{ms:03d}"
 
 
 def parse_stamp(text: str) -> float:

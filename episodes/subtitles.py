@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import charset_normalizer
 import pysubs2
+from pysubs2.formats import SubripFormat
 
 MAX_LINE = 42
 MAX_LINES = 2
@@ -224,39 +226,45 @@ def load_subtitles(path: Path, *, duration: float | None) -> SubtitleTrack:
     return normalise(parse_subtitles(data, name=path.name), duration=duration)
 
 
-def _stamp(seconds: float, sep: str) -> str:
-    ms = max(0, round(seconds * 1000))
-    h, rest = divmod(ms, 3_600_000)
-    m, rest = divmod(rest, 60_000)
-    s, ms = divmod(rest, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+def _ms(seconds: float) -> int:
+    return max(0, round(seconds * 1000))
 
 
 def stamp(seconds: float) -> str:
     """An SRT time stamp for messages and the cue editor: ``00:01:02,500``."""
-    return _stamp(seconds, ",")
+    return SubripFormat.ms_to_timestamp(_ms(seconds))
+
+
+def _subs(track: SubtitleTrack, offset: float, text: Callable[[str], str]) -> pysubs2.SSAFile:
+    """The cues as pysubs2 events; ``text`` turns a cue's plain text into the event text."""
+    subs = pysubs2.SSAFile()
+    subs.events = [pysubs2.SSAEvent(start=_ms(c.start + offset), end=_ms(c.end + offset),
+                                    text=text(c.text)) for c in track.cues]
+    return subs
+
+
+def _literal(text: str) -> str:
+    """Cue text for pysubs2's SRT/WebVTT writer, which reads ASS escapes (``\\N``, ``\\h``,
+    ``{\\p1}``) even with ``keep_ssa_tags``: an invisible word joiner after each (rare)
+    backslash keeps the text as typed."""
+    return text.replace("\\", "\\\u2060")
 
 
 def to_srt(track: SubtitleTrack, *, offset: float = 0.0) -> str:
-    """SubRip text (UTF-8 without BOM); ``offset`` shifts every cue (e.g. past an intro card)."""
-    blocks = [
-        f"{i}\n{_stamp(c.start + offset, ',')} --> {_stamp(c.end + offset, ',')}\n{c.text}\n"
-        for i, c in enumerate(track.cues, 1)
-    ]
-    return "\n".join(blocks)
+    """SubRip text (write it as UTF-8 without BOM); ``offset`` shifts every cue (e.g. past an
+    intro card). The text is written as it is (``keep_ssa_tags``: otherwise pysubs2 drops
+    anything in braces as an ASS override block)."""
+    return _subs(track, offset, _literal).to_string("srt", keep_ssa_tags=True)
 
 
 def to_webvtt(track: SubtitleTrack, *, offset: float = 0.0) -> str:
-    """WebVTT text; ``&``, ``<`` and ``>`` in cue text are escaped as the format requires."""
+    """WebVTT text; ``&``, ``<`` and ``>`` in cue text are escaped as the format requires
+    (pysubs2 writes cue text unescaped)."""
 
     def esc(text: str) -> str:
-        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return _literal(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
-    blocks = [
-        f"{_stamp(c.start + offset, '.')} --> {_stamp(c.end + offset, '.')}\n{esc(c.text)}\n"
-        for c in track.cues
-    ]
-    return "WEBVTT\n\n" + "\n".join(blocks)
+    return _subs(track, offset, esc).to_string("vtt", keep_ssa_tags=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -274,51 +282,38 @@ class AssStyle:
 
 
 def _ass_text(text: str) -> str:
+    """Plain text -> ASS event text shown literally by libass (braces and backslashes
+    escaped, line breaks as ``\\N``)."""
     text = text.replace("\\", "\\\u2060").replace("{", "\\{").replace("}", "\\}")
     return text.replace("\n", "\\N")
 
 
-def to_ass(track: SubtitleTrack, style: AssStyle) -> str:
-    """An ASS script with one high-contrast style, sized for the target frame (PlayRes)."""
+def ass_style(style: AssStyle) -> pysubs2.SSAStyle:
+    """One high-contrast bottom-centred style inside the safe margins, sized for the frame."""
     usable = style.width - style.margin_left - style.margin_right
     size = style.font_size or max(10, min(round(usable / (MAX_LINE * 0.52)),
                                           round(style.height * 0.055)))
-    if style.box:
+    white = pysubs2.Color(255, 255, 255, 0)
+    if style.box:  # BorderStyle 3: the outline colour fills a box, black 75 % opaque
         border, outline, shadow = 3, max(2, size // 5), 0
-        outline_colour = "&H40000000"  # box colour with BorderStyle 3: black, 75 % opaque
+        outline_colour = pysubs2.Color(0, 0, 0, 0x40)
     else:
         border, outline, shadow = 1, max(2, size // 12), max(1, size // 24)
-        outline_colour = "&H00000000"
-    lines = [
-        "[Script Info]",
-        "ScriptType: v4.00+",
-        f"PlayResX: {style.width}",
-        f"PlayResY: {style.height}",
-        "WrapStyle: 0",
-        "ScaledBorderAndShadow: yes",
-        "YCbCr Matrix: TV.709",
-        "",
-        "[V4+ Styles]",
-        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
-        "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, "
-        "BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding",
-        f"Style: Default,{style.font_name},{size},&H00FFFFFF,&H00FFFFFF,{outline_colour},"
-        f"&H80000000,0,0,0,0,100,100,0,0,{border},{outline},{shadow},2,"
-        f"{style.margin_left},{style.margin_right},{style.margin_bottom},1",
-        "",
-        "[Events]",
-        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
-    ]
-    for cue in track.cues:
-        start, end = _ass_time(cue.start), _ass_time(cue.end)
-        lines.append(f"Dialogue: 0,{start},{end},Default,,0,0,0,,{_ass_text(cue.text)}")
-    return "\n".join(lines) + "\n"
+        outline_colour = pysubs2.Color(0, 0, 0, 0)
+    return pysubs2.SSAStyle(
+        fontname=style.font_name, fontsize=size, primarycolor=white, secondarycolor=white,
+        outlinecolor=outline_colour, backcolor=pysubs2.Color(0, 0, 0, 0x80),
+        borderstyle=border, outline=outline, shadow=shadow,
+        alignment=pysubs2.Alignment.BOTTOM_CENTER, marginl=style.margin_left,
+        marginr=style.margin_right, marginv=style.margin_bottom, encoding=1,
+    )
 
 
-def _ass_time(seconds: float) -> str:
-    cs = max(0, round(seconds * 100))
-    h, rest = divmod(cs, 360_000)
-    m, rest = divmod(rest, 6000)
-    s, cs = divmod(rest, 100)
-    return f"{h:d}:{m:02d}:{s:02d}.{cs:02d}"
-
+def to_ass(track: SubtitleTrack, style: AssStyle) -> str:
+    """An ASS script with one high-contrast style, sized for the target frame (PlayRes)."""
+    subs = _subs(track, 0.0, _ass_text)
+    subs.info.update({"ScriptType": "v4.00+", "PlayResX": str(style.width),
+                      "PlayResY": str(style.height), "WrapStyle": "0",
+                      "ScaledBorderAndShadow": "yes", "YCbCr Matrix": "TV.709"})
+    subs.styles = {"Default": ass_style(style)}
+    return subs.to_string("ass")

@@ -228,3 +228,25 @@ def test_realistic_camera_and_phone_sources(  # type: ignore[no-untyped-def]
         assert (out.fps, out.vfr, out.rotation) == (fps, False, 0)
         assert abs(out.duration - src.duration) <= 0.1
         assert r.loudness_lufs == pytest.approx(-14.0, abs=1.0)
+
+
+def test_prepare_decodes_once_per_step(clips, small_profiles, tmp_path, srt_file,  # type: ignore[no-untyped-def]
+                                       ffmpeg_runs) -> None:
+    """prepare() of three branded renditions starts five ffmpeg processes: the demux-only
+    probe, the audio-only loudness measurement, the one transcode pass (cards are PNG stills
+    joined inside it), then one verification of all renditions (demux + one decode of their
+    common sound) beside one process cutting all thumbnails; it reports each step's time."""
+    media = prepare(clips["landscape"], srt_file, pick(small_profiles, *SMALL), tmp_path,
+                    title="Folge 3", branding=True)
+    assert media.verified
+    assert len(ffmpeg_runs) == 5, ffmpeg_runs
+    probe_run, loudness_run, transcode, *checks = ffmpeg_runs  # the last two run side by side
+    verify_run, thumbs = sorted(checks, key=lambda argv: "mjpeg" in argv)
+    assert "framecrc" in probe_run and probe_run.count(" -i ") == 1
+    assert "ebur128@src" in loudness_run and "-vn" in loudness_run
+    assert transcode.count("libx264") == 3 and transcode.count(".png") == 6
+    assert verify_run.count(" -i ") == 3 and verify_run.count("ebur128@") == 1
+    assert thumbs.count("mjpeg") == 3 and thumbs.count(" -ss ") == 3
+    assert set(media.stages) == {"probe", "loudness", "cards", "transcode",
+                                 "verify+thumbnails"}
+    assert all(s["wall"] >= 0 for s in media.stages.values())

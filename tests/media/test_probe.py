@@ -51,8 +51,10 @@ def test_probe_reports_shape_rate_depth_audio(  # type: ignore[no-untyped-def]
     [
         ("zero", "empty_file"),
         ("text", "not_a_video"),
+        ("random", "not_a_video"),
         ("audio_only", "no_video_stream"),
         ("truncated", "truncated"),
+        ("truncated_late", "truncated"),
         ("moov_missing", "truncated"),
     ],
 )

@@ -44,3 +44,36 @@ def test_timeout_kills_ffmpeg_and_discards_output(tmp_path: Path) -> None:
                    outputs=[out], timeout=0.5)
     assert err.value.last_line.startswith("timeout after 0.5 s")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_killed_ffmpeg_is_not_reported_as_a_timeout(tmp_path: Path) -> None:
+    """ffmpeg ending on a signal before its timeout (a crash, an operator's kill) raises with
+    its own return code, not as a timeout, and leaves no file."""
+    import signal
+    import threading
+
+    import psutil
+
+    from tests.harness import wait_for
+
+    out = tmp_path / "endless.wav"
+    failure: list[FfmpegFailed] = []
+
+    def run() -> None:
+        try:
+            run_ffmpeg(["-v", "error", "-re", "-f", "lavfi", "-i", "sine", "-f", "wav",
+                        str(out)], outputs=[out], timeout=60)
+        except FfmpegFailed as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    def ffmpeg_child() -> psutil.Process | None:  # not other children (a test Redis)
+        return next((c for c in psutil.Process().children() if "ffmpeg" in c.name()), None)
+
+    child = wait_for(ffmpeg_child, timeout=20, message="ffmpeg started")
+    child.send_signal(signal.SIGABRT)
+    thread.join(timeout=20)
+    assert failure and failure[0].returncode == -signal.SIGABRT
+    assert not failure[0].last_line.startswith("timeout")
+    assert list(tmp_path.iterdir()) == []

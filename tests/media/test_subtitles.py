@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pysubs2
 import pytest
 
 from episodes.subtitles import (
@@ -121,12 +122,44 @@ def test_long_text_wraps_to_two_lines_and_splits_cues() -> None:
 
 
 def test_srt_and_webvtt_output_with_offset() -> None:
-    """Sidecar SRT/WebVTT shift by the intro offset and WebVTT escapes markup characters."""
+    """Sidecar SRT/WebVTT shift by the intro offset and WebVTT escapes markup characters
+    (pysubs2's layout: a blank line after every cue, WebVTT cues numbered)."""
     track = SubtitleTrack(cues=(Cue(start=1.0, end=2.25, text="A & B <c>\nÖl"),))
-    assert to_srt(track, offset=1.5) == "1\n00:00:02,500 --> 00:00:03,750\nA & B <c>\nÖl\n"
+    assert to_srt(track, offset=1.5) == "1\n00:00:02,500 --> 00:00:03,750\nA & B <c>\nÖl\n\n"
     assert to_webvtt(track) == (
-        "WEBVTT\n\n00:00:01.000 --> 00:00:02.250\nA &amp; B &lt;c&gt;\nÖl\n"
+        "WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.250\nA &amp; B &lt;c&gt;\nÖl\n\n"
     )
+
+
+LITERAL = (
+    Cue(start=0.0, end=1.0, text="Grüße aus Matzlow – Straßenfest\nÄrger? Nö! 100 %"),
+    Cue(start=1.25, end=3.333, text="{kein Tag} & <b>nicht fett</b>"),
+    Cue(start=3725.5, end=3727.001, text="eine Stunde später"),
+)
+
+
+@pytest.mark.parametrize("kind", ["srt", "vtt"])
+def test_sidecar_round_trip_keeps_cues_timing_and_text(kind: str) -> None:
+    """What the SRT/WebVTT writers produce, as UTF-8 without BOM, parses back to the same
+    cues: times to the millisecond, umlauts, line breaks; braces and markup as typed."""
+    text = (to_srt if kind == "srt" else to_webvtt)(SubtitleTrack(cues=LITERAL))
+    data = text.encode("utf-8")
+    back = parse_subtitles(data, name=f"x.{kind}")
+    assert (back.encoding, back.source_format) == ("utf-8", kind)
+    assert [(c.start, c.end) for c in back.cues] == [(c.start, c.end) for c in LITERAL]
+    assert back.cues[0].text == LITERAL[0].text and back.cues[2].text == LITERAL[2].text
+    if kind == "srt":  # SubRip carries the text verbatim
+        assert "\n{kein Tag} & <b>nicht fett</b>\n" in text
+    else:  # WebVTT needs & < > as entities
+        assert "\n{kein Tag} &amp; &lt;b&gt;nicht fett&lt;/b&gt;\n" in text
+
+
+def test_backslashes_stay_literal_in_srt() -> None:
+    """A backslash in cue text is not read as an ASS escape by the writer: ``\\N`` does not
+    break the line and a cue that looks like an ASS drawing is still written."""
+    track = SubtitleTrack(cues=(Cue(start=0, end=1, text="C:\\Neu {\\p1}"),))
+    lines = to_srt(track).split("\n")
+    assert lines[2].replace("\u2060", "") == "C:\\Neu {\\p1}" and lines[3] == ""
 
 
 def test_ass_output_escapes_braces_and_sets_frame_and_margins() -> None:
@@ -136,6 +169,26 @@ def test_ass_output_escapes_braces_and_sets_frame_and_margins() -> None:
     assert "PlayResX: 1080" in text and "PlayResY: 1920" in text
     assert ",2,0,170,460,1" in text  # alignment bottom-centre, MarginL, MarginR, MarginV
     assert "\\{kein Tag\\}\\Nzwei" in text
+
+
+def test_ass_style_for_burned_subtitles_reads_back() -> None:
+    """The burned-subtitle script, read back with pysubs2: one bottom-centred white style in
+    a translucent black box inside the Reels/TikTok safe margins, a size that fits ~42
+    characters, and the cue times to the centisecond."""
+    track = SubtitleTrack(cues=(Cue(start=1.234, end=2.5, text="Grüße\nzwei"),))
+    style = AssStyle(width=1080, height=1920, margin_bottom=461, margin_left=65,
+                     margin_right=173)
+    subs = pysubs2.SSAFile.from_string(to_ass(track, style))
+    st = subs.styles["Default"]
+    assert (subs.info["PlayResX"], subs.info["PlayResY"]) == ("1080", "1920")
+    assert (st.alignment, st.marginl, st.marginr, st.marginv) == (
+        pysubs2.Alignment.BOTTOM_CENTER, 65, 173, 461)
+    assert (st.borderstyle, st.primarycolor, st.outlinecolor) == (
+        3, pysubs2.Color(255, 255, 255, 0), pysubs2.Color(0, 0, 0, 0x40))
+    usable = 1080 - 65 - 173  # DejaVu Sans averages ~0.52 em a character
+    assert st.fontname == "DejaVu Sans"
+    assert st.fontsize == pytest.approx(usable / (42 * 0.52), abs=0.5)
+    assert [(e.start, e.end, e.plaintext) for e in subs] == [(1230, 2500, "Grüße\nzwei")]
 
 
 def test_load_subtitles_reads_without_modifying(tmp_path: Path) -> None:

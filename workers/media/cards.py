@@ -1,9 +1,9 @@
-"""Series branding: short intro/end cards rendered once per episode and frame size.
+"""Series branding: short intro/end cards rendered once per title and frame size.
 
-Pillow draws the text with the bundled DejaVu font (no ImageMagick); moviepy 2 turns the
-image into a short clip with fades. The transcode pass then joins the cards to the episode with
-ffmpeg's ``concat`` filter (with ``fade`` in and out), so no episode frame ever goes through
-Python and a card costs a handful of encoded frames.
+Pillow draws the text with the bundled DejaVu font (no ImageMagick) into a PNG still. The
+transcode pass reads that one image, holds it for the card's length (``tpad`` clones the
+frame: one PNG decode per card), fades it in and out and joins it to the episode with
+``concat`` in the same filter graph: no extra encode, no episode frame through Python.
 """
 
 from __future__ import annotations
@@ -14,16 +14,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 FONTS_DIR = Path(__file__).with_name("fonts")
 FONT_REGULAR = FONTS_DIR / "DejaVuSans.ttf"
 FONT_BOLD = FONTS_DIR / "DejaVuSans-Bold.ttf"
 SERIES = "Wir tun GUTes"
-CARD_VERSION = "2"
-CARD_FPS = 5  # a still: few frames to encode; the transcode pass converts to the profile fps
-FADE_SECONDS = 0.3  # fades are applied by ffmpeg in the transcode pass (filters.card_filter)
+CARD_VERSION = "3"  # 3: a PNG still (2: an x264 clip written by moviepy)
 BACKGROUND = (0, 84, 128)  # dark blue; white text has a contrast ratio above 7:1
 FOREGROUND = (255, 255, 255)
 
@@ -44,7 +41,7 @@ def _fit_font(draw: ImageDraw.ImageDraw, text: str, font: Path, max_w: int, size
     return ImageFont.truetype(str(font), size)
 
 
-def card_image(width: int, height: int, lines: list[str]) -> np.ndarray:
+def card_image(width: int, height: int, lines: list[str]) -> Image.Image:
     """An RGB frame with centred lines; the first line bold and largest."""
     image = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(image)
@@ -60,7 +57,7 @@ def card_image(width: int, height: int, lines: list[str]) -> np.ndarray:
     for line, face, h in zip(lines, faces, heights, strict=True):
         draw.text((width / 2, y), line, font=face, fill=FOREGROUND, anchor="ma")
         y += h + gap
-    return np.asarray(image)
+    return image
 
 
 def card_lines(title: str, kind: str) -> list[str]:
@@ -73,11 +70,10 @@ def card_lines(title: str, kind: str) -> list[str]:
 def render_cards(
     title: str, width: int, height: int, fps: int, seconds: float, cache_dir: Path
 ) -> CardPair:
-    """Render (or reuse) the intro and end card clips for this title and frame size.
+    """Draw (or reuse) the intro and end card stills for this title and frame size.
 
-    ``fps`` is part of the cache key only (cards are written at ``CARD_FPS``)."""
-    from moviepy import ImageClip  # imported lazily: moviepy is slow to import
-
+    ``fps`` and ``seconds`` are part of the cache key only: the transcode pass holds the
+    still for the card's length at the profile's frame rate."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
     for kind in ("intro", "outro"):
@@ -85,18 +81,13 @@ def render_cards(
         key = hashlib.sha256(
             repr((CARD_VERSION, lines, width, height, fps, seconds)).encode()
         ).hexdigest()[:16]
-        path = cache_dir / f"card-{kind}-{width}x{height}-{key}.mp4"
+        path = cache_dir / f"card-{kind}-{width}x{height}-{key}.png"
         if not path.exists():
-            clip = ImageClip(card_image(width, height, lines), duration=seconds)
-            temp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.mp4")
+            temp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.png")
             try:
-                clip.write_videofile(
-                    str(temp), fps=CARD_FPS, codec="libx264", audio=False, preset="ultrafast",
-                    logger=None, pixel_format="yuv420p", ffmpeg_params=["-crf", "18"],
-                )
+                card_image(width, height, lines).save(temp, format="PNG")
                 os.replace(temp, path)
             finally:
                 temp.unlink(missing_ok=True)
-                clip.close()
         paths[kind] = path
     return CardPair(intro=paths["intro"], outro=paths["outro"], seconds=seconds)

@@ -87,7 +87,9 @@ def fit_filters(
         f"[{out}_bg0]crop={box.w}:{box.h}:{box.x}:{box.y},scale={bw}:{bh},"
         f"boxblur={radius}:2,scale={w}:{h},setsar=1[{out}_bg]",
         f"[{out}_fg0]scale={fg_w}:{fg_h},setsar=1[{out}_fg]",
-        f"[{out}_bg][{out}_fg]overlay=({w}-{fg_w})/2:({h}-{fg_h})/2:format=auto[{out}]",
+        # 8-bit 4:2:0 blend (overlay's default): "format=auto" negotiated a costlier pixel
+        # format and cost 11 % more filter CPU for the same 4:2:0 output (bench/README.md).
+        f"[{out}_bg][{out}_fg]overlay=({w}-{fg_w})/2:({h}-{fg_h})/2[{out}]",
     ]
 
 

@@ -191,6 +191,16 @@ def parse_ebur128(stderr: str) -> dict[str, dict[str, float]]:
     return found
 
 
+def loudness_of(
+    summary: dict[str, float], *, limit_db: float | None = None,
+    limited: tuple[tuple[float, float], ...] = (),
+) -> Loudness:
+    """One ``parse_ebur128`` summary (measured with ``peak=true``) as a ``Loudness``;
+    KeyError if a value is missing."""
+    return Loudness(input_i=summary["i"], input_tp=summary["tp"], input_lra=summary["lra"],
+                    input_thresh=summary["thresh"], limit_db=limit_db, limited=limited)
+
+
 def measurement_graph(audio_format: str, limit_db: float | None) -> str:
     """The measuring graph: the source, and (with ``limit_db``) each candidate gain + limiter.
     Candidates run at 48 kHz: 2.7x cheaper than oversampled, same loudness to 0.1 LU."""
@@ -222,11 +232,9 @@ def measure_loudness(
     try:
         result = run_ffmpeg(args, timeout=600)
         found = parse_ebur128(result.stderr)
-        src = found["src"]
         limited = tuple((g, found[f"g{g:g}"]["i"]) for g in CANDIDATE_GAINS
                         if f"g{g:g}" in found) if limit_db is not None else ()
-        return Loudness(input_i=src["i"], input_tp=src["tp"], input_lra=src["lra"],
-                        input_thresh=src["thresh"], limit_db=limit_db, limited=limited)
+        return loudness_of(found["src"], limit_db=limit_db, limited=limited)
     except (FfmpegFailed, ValueError, KeyError) as exc:
         raise MediaError(
             Code.FFMPEG_FAILED,

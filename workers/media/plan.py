@@ -42,7 +42,7 @@ class RenditionJob:
     profile: Profile
     output: Path
     ass_path: Path | None = None  # burned subtitles (ASS sized for this profile)
-    intro: Path | None = None  # card clips (video only), rendered at the profile's size
+    intro: Path | None = None  # card stills (PNG), drawn at the profile's size
     outro: Path | None = None
     card_seconds: float = 0.0
 

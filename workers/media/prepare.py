@@ -2,10 +2,12 @@
 
 Steps: probe and validate (nothing is written if the clip is unusable), read and normalise the
 subtitles, look up each profile's cache key (same key: reuse the verified file, no second
-transcode), measure loudness (audio only, with the limiter candidates of ``loudness``), render
-branding cards, run the single transcode pass, verify every output against its planned gain,
-cut thumbnails, write a JSON manifest next to each rendition. A source that cannot reach the
-loudness target (silence, a very quiet recording) gets a staff-visible warning, not a rejection.
+transcode), measure loudness (audio only, with the limiter candidates of ``loudness``), draw
+branding cards, run the single transcode pass, verify all outputs against their planned gain
+(one ffmpeg process) while another cuts all thumbnails, write a JSON manifest next to each
+rendition. ``PreparedMedia.stages`` records each step's wall and CPU seconds. A source that
+cannot reach the loudness target (silence, a very quiet recording) gets a staff-visible warning,
+not a rejection.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,10 +43,10 @@ from workers.media.probe import ProbeInfo, probe, sha256_file, validate
 from workers.media.problems import Code, MediaError, Problem, Severity, missing_subtitles
 from workers.media.profiles import FitOptions, Profile
 from workers.media.run import FfmpegFailed, ProgressCallback, run_ffmpeg
-from workers.media.thumbnails import choose_time, parse_scores, write_thumbnail
-from workers.media.verify import verify_rendition
+from workers.media.thumbnails import Thumbnail, choose_time, parse_scores, write_thumbnails
+from workers.media.verify import Expected, verify_renditions
 
-PIPELINE_VERSION = "4"  # bump whenever output bytes can change for the same inputs
+PIPELINE_VERSION = "5"  # bump whenever output bytes can change for the same inputs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,6 +82,30 @@ class Rendition:
         return cls(**{**data, "problems": problems})
 
 
+class Stages:
+    """Wall and CPU seconds per step of ``prepare`` (CPU: this process and its finished
+    ffmpeg children), for the benchmark and the logs."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, dict[str, float]] = {}
+
+    @staticmethod
+    def _cpu() -> float:
+        me, kids = (resource.getrusage(resource.RUSAGE_SELF),
+                    resource.getrusage(resource.RUSAGE_CHILDREN))
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        wall, cpu = time.monotonic(), self._cpu()
+        try:
+            yield
+        finally:
+            entry = self.seconds.setdefault(name, {"wall": 0.0, "cpu": 0.0})
+            entry["wall"] = round(entry["wall"] + time.monotonic() - wall, 3)
+            entry["cpu"] = round(entry["cpu"] + self._cpu() - cpu, 3)
+
+
 @dataclass(frozen=True, kw_only=True)
 class PreparedMedia:
     source: ProbeInfo
@@ -85,6 +114,7 @@ class PreparedMedia:
     renditions: tuple[Rendition, ...]
     problems: tuple[Problem, ...]
     seconds: float
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)  # Stages.seconds
 
     @property
     def verified(self) -> bool:
@@ -101,6 +131,7 @@ class PreparedMedia:
             "renditions": [r.to_dict() for r in self.renditions],
             "problems": [p.to_dict() for p in self.problems],
             "seconds": self.seconds,
+            "stages": self.stages,
             "verified": self.verified,
         }
 
@@ -161,11 +192,13 @@ def prepare(
     The source and subtitle files are only read.
     """
     started = time.monotonic()
+    stages = Stages()
     profiles = list(profiles)
     if not profiles:
         raise ValueError("prepare() needs at least one profile")
     out_dir = Path(out_dir)
-    info = probe(Path(source))
+    with stages.timed("probe"):
+        info = probe(Path(source))
     card_seconds = max(p.card_seconds for p in profiles) if branding else 0.0
     problems = validate(info, profiles, added_seconds=2 * card_seconds)
     errors = [p for p in problems if p.is_error]
@@ -207,10 +240,11 @@ def prepare(
     source_loudness = None
     if todo and info.has_audio:
         first = todo[0]
-        source_loudness = measure_loudness(
-            Path(info.path), audio_format=audio_format(first),
-            limit_db=limiter_threshold(first.true_peak_db),
-        )
+        with stages.timed("loudness"):
+            source_loudness = measure_loudness(
+                Path(info.path), audio_format=audio_format(first),
+                limit_db=limiter_threshold(first.true_peak_db),
+            )
     if todo:
         work = out_dir / f".work-{uuid.uuid4().hex[:12]}"
         work.mkdir()
@@ -218,7 +252,8 @@ def prepare(
             done.update(_render(info, track, todo, out_dir, work, stem, keys, fit=fit,
                                 title=title, card_seconds=card_seconds,
                                 loudness=source_loudness, progress=progress,
-                                thumbnail_at=thumbnail_at, thumbnail_title=thumbnail_title))
+                                thumbnail_at=thumbnail_at, thumbnail_title=thumbnail_title,
+                                stages=stages))
         finally:
             shutil.rmtree(work, ignore_errors=True)
     elif progress is not None:
@@ -233,6 +268,7 @@ def prepare(
         renditions=tuple(done[p.name] for p in profiles),
         problems=tuple(problems),
         seconds=round(time.monotonic() - started, 3),
+        stages=stages.seconds,
     )
 
 
@@ -240,7 +276,7 @@ def _render(
     info: ProbeInfo, track: SubtitleTrack | None, todo: list[Profile], out_dir: Path,
     work: Path, stem: dict[str, str], keys: dict[str, str], *, fit: FitOptions, title: str,
     card_seconds: float, loudness: Loudness | None, progress: ProgressCallback | None,
-    thumbnail_at: float | None, thumbnail_title: bool,
+    thumbnail_at: float | None, thumbnail_title: bool, stages: Stages,
 ) -> dict[str, Rendition]:
     jobs: list[RenditionJob] = []
     sidecars: dict[str, tuple[Path | None, Path | None]] = {}
@@ -262,7 +298,9 @@ def _render(
         sidecars[p.name] = (srt, vtt)
         intro = outro = None
         if card_seconds:
-            cards = render_cards(title, p.width, p.height, p.fps, card_seconds, out_dir / "cards")
+            with stages.timed("cards"):
+                cards = render_cards(title, p.width, p.height, p.fps, card_seconds,
+                                     out_dir / "cards")
             intro, outro = cards.intro, cards.outro
         jobs.append(RenditionJob(profile=p, output=out_dir / f"{stem[p.name]}.mp4", ass_path=ass,
                                  intro=intro, outro=outro, card_seconds=card_seconds))
@@ -275,9 +313,10 @@ def _render(
             progress(min(95.0, percent * 0.95), eta)
 
     try:
-        run_ffmpeg(plan.args, outputs=plan.outputs, expected_seconds=plan.expected_seconds,
-                   progress=scaled if progress else None,
-                   timeout=max(600.0, 20 * plan.expected_seconds))
+        with stages.timed("transcode"):
+            run_ffmpeg(plan.args, outputs=plan.outputs, expected_seconds=plan.expected_seconds,
+                       progress=scaled if progress else None,
+                       timeout=max(600.0, 20 * plan.expected_seconds))
     except FfmpegFailed as exc:
         raise MediaError(
             Code.FFMPEG_FAILED,
@@ -291,17 +330,23 @@ def _render(
         text = scores.read_text(encoding="utf-8", errors="replace") if scores.exists() else ""
         at = choose_time(parse_scores(text), info.duration)
     at = max(0.0, min(at, info.duration - 0.2)) + card_seconds  # a frame that exists
+    cuts = [Thumbnail(rendition=job.output, output=out_dir / f"{stem[job.profile.name]}.jpg",
+                      at=at, width=job.profile.thumbnail_width,
+                      height=job.profile.thumbnail_height,
+                      max_bytes=job.profile.thumbnail_max_bytes,
+                      title=title if thumbnail_title else None, font_file=FONT_BOLD)
+            for job in jobs]
+    with stages.timed("verify+thumbnails"), ThreadPoolExecutor(1) as pool:
+        cutting = pool.submit(write_thumbnails, cuts)  # its own ffmpeg, beside verification
+        checks = verify_renditions([
+            Expected(path=job.output, profile=job.profile, duration=plan.expected_seconds,
+                     fps=float(job.profile.output_rate(info.fps, info.vfr)), gain=gain)
+            for job, gain in zip(jobs, plan.gains, strict=True)
+        ])
+        thumbs = cutting.result()
     results: dict[str, Rendition] = {}
-    for job, gain in zip(jobs, plan.gains, strict=True):
+    for job, gain, check, thumb in zip(jobs, plan.gains, checks, thumbs, strict=True):
         p = job.profile
-        check = verify_rendition(job.output, p, expected_duration=plan.expected_seconds,
-                                 expected_fps=float(p.output_rate(info.fps, info.vfr)),
-                                 gain=gain)
-        thumb = write_thumbnail(
-            job.output, out_dir / f"{stem[p.name]}.jpg", at=at,
-            width=p.thumbnail_width, height=p.thumbnail_height, max_bytes=p.thumbnail_max_bytes,
-            title=title if thumbnail_title else None, font_file=FONT_BOLD,
-        )
         srt, vtt = sidecars[p.name]
         note = gain.note_de(Path(info.path).name) if gain is not None else None
         notes = () if note is None else (Problem(

@@ -1,9 +1,12 @@
 """Probe a clip with ffmpeg itself (imageio-ffmpeg ships no ffprobe) and validate it.
 
-``probe`` runs one demux-only ffmpeg pass (``-c copy -f framecrc``: no decoding): the stream
-header dump on stderr gives codecs, dimensions, rotation and pixel format; the per-packet table
-gives the real duration, frame count and whether the frame rate is variable, and reveals a
-truncated file. Parsing is pure (``parse_probe``) and tested from text.
+``probe`` runs one demux-only ffmpeg pass (``-c copy -f framecrc``: no decoding) while a
+thread hashes the file: the stream header dump on stderr gives codecs, dimensions, rotation
+and pixel format; the per-packet table gives the real duration, frame count and whether the
+frame rate is variable, and reveals a truncated file. Parsing is pure (``split_inputs``,
+``parse_header``, ``parse_packets``, ``probe_fields``; several inputs at once for ``verify``)
+and tested from text. PyAV was measured as an alternative and not adopted
+(``bench/probe_compare.py``, bench/README.md).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -54,20 +58,29 @@ class ProbeInfo:
         return asdict(self)
 
 
-_INPUT = re.compile(r"^Input #0, ([^,\s]+(?:,[^,\s]+)*), from")
+_INPUT = re.compile(r"^Input #(\d+), ([^,\s]+(?:,[^,\s]+)*), from")
 _DURATION = re.compile(r"^\s*Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
-_VIDEO = re.compile(r"^\s*Stream #0:(\d+)\S*: Video: (\w+)(?: \(([^)]*)\))?")
-_AUDIO = re.compile(r"^\s*Stream #0:(\d+)\S*: Audio: (\w+)")
+_VIDEO = re.compile(r"^\s*Stream #\d+:(\d+)\S*: Video: (\w+)(?: \(([^)]*)\))?")
+_AUDIO = re.compile(r"^\s*Stream #\d+:(\d+)\S*: Audio: (\w+)")
 _DIMS = re.compile(r"\b(\d{2,5})x(\d{2,5})\b")
 _SAR = re.compile(r"\[SAR (\d+):(\d+)")
-_PIXFMT = re.compile(r"^\s*Stream #0:\d+\S*: Video: [^,]+, (\w+)")
+_PIXFMT = re.compile(r"^\s*Stream #\d+:\d+\S*: Video: [^,]+, (\w+)")
 _ROTATION = re.compile(r"rotation of (-?[\d.]+) degrees")
 _COLOR = re.compile(r"\((?:tv|pc), ([\w-]+)(?:/([\w-]+)/([\w-]+))?[,)]")
 HDR_TRANSFERS = ("smpte2084", "arib-std-b67")
 _HZ = re.compile(r"(\d+) Hz, ([^,]+)")
 _CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "7.1": 8}
-_DAMAGE = ("partial file", "Packet corrupt", "corrupt input packet", "error reading header",
+DAMAGE_MARKERS = (  # in ffmpeg's log: the file is damaged or cut short
+   "partial file", "Packet corrupt", "corrupt input packet", "error reading header",
            "Invalid NAL unit size", "stream ends prematurely")
+
+
+@dataclass(frozen=True)
+class Packets:
+    """One stream of a framecrc table: time base and (pts, duration, size, checksum) rows."""
+
+    timebase: float
+    rows: tuple[tuple[int, int, int, str], ...]
 
 
 def sha256_file(path: Path) -> str:
@@ -83,21 +96,49 @@ def _bit_depth(pix_fmt: str) -> int:
     return int(match.group(1)) if match else 8
 
 
-def parse_probe(stderr: str, packets: str) -> dict[str, Any]:
-    """Pure: turn ffmpeg's header dump and a framecrc packet table into probe fields.
-
-    Raises ``ValueError`` with a code-like reason (``no_video_stream``, ``truncated``) when the
-    text shows a clip we cannot use.
-    """
-    info: dict[str, Any] = {"has_audio": False, "rotation": 0, "sar": 1.0, "container": ""}
-    header_duration = None
-    in_video = False
+def split_inputs(stderr: str) -> dict[int, list[str]]:
+    """Pure: ffmpeg's stderr -> the header dump lines of each input (``Input #N`` up to the
+    next input or the stream mapping; output sections are not included)."""
+    sections: dict[int, list[str]] = {}
+    current: list[str] | None = None
     for line in stderr.splitlines():
         if m := _INPUT.match(line):
-            info["container"] = m.group(1)
+            current = sections.setdefault(int(m.group(1)), [])
+        elif line.startswith(("Stream mapping:", "Output #", "Press [q]")):
+            current = None
+        if current is not None:
+            current.append(line)
+    return sections
+
+
+def parse_packets(text: str) -> dict[int, Packets]:
+    """Pure: a framecrc table (``-c copy -f framecrc``) -> its packets per output stream."""
+    timebases: dict[int, float] = {}
+    rows: dict[int, list[tuple[int, int, int, str]]] = {}
+    for line in text.splitlines():
+        if line.startswith("#tb "):
+            index, _, value = line[4:].partition(":")
+            num, den = value.strip().split("/")
+            timebases[int(index)] = int(num) / int(den)
+        elif line[:1].isdigit():
+            cols = [c.strip() for c in line.split(",")]
+            rows.setdefault(int(cols[0]), []).append(
+                (int(cols[2]), int(cols[3]), int(cols[4]), cols[5]))
+    return {i: Packets(tb, tuple(rows.get(i, ()))) for i, tb in timebases.items()}
+
+
+def parse_header(lines: Iterable[str]) -> dict[str, Any]:
+    """Pure: one input's header dump -> container, codecs, coded size, rotation, pixel
+    format, colour transfer, audio; ``header_duration``. ValueError(no_video_stream)."""
+    info: dict[str, Any] = {"has_audio": False, "rotation": 0, "sar": 1.0, "container": "",
+                            "header_duration": None}
+    in_video = False
+    for line in lines:
+        if m := _INPUT.match(line):
+            info["container"] = m.group(2)
         elif m := _DURATION.match(line):
             h, mi, s = m.groups()
-            header_duration = int(h) * 3600 + int(mi) * 60 + float(s)
+            info["header_duration"] = int(h) * 3600 + int(mi) * 60 + float(s)
         elif (m := _VIDEO.match(line)) and "video_codec" not in info:
             if "attached pic" in line:
                 continue
@@ -129,24 +170,22 @@ def parse_probe(stderr: str, packets: str) -> dict[str, Any]:
             info["rotation"] = round(float(rot[1])) % 360
     if "video_codec" not in info:
         raise ValueError(Code.NO_VIDEO_STREAM)
+    return info
 
-    pts: list[int] = []
-    durations: list[int] = []
-    timebase = None
-    for line in packets.splitlines():
-        if line.startswith("#tb 0:"):
-            num, den = line.split(":", 1)[1].strip().split("/")
-            timebase = int(num) / int(den)
-        elif line[:1].isdigit():
-            cols = [c.strip() for c in line.split(",")]
-            pts.append(int(cols[2]))
-            durations.append(int(cols[3]))
-    if not pts or timebase is None:
+
+def probe_fields(header: dict[str, Any], video: Packets | None) -> dict[str, Any]:
+    """Pure: a parsed header and the video stream's packets -> ``ProbeInfo`` fields (real
+    duration, frame count, fps, VFR, displayed size). ValueError(truncated)."""
+    info = dict(header)
+    header_duration = info.pop("header_duration")
+    if video is None or not video.rows:
         raise ValueError(Code.TRUNCATED)
+    pts = [row[0] for row in video.rows]
     ordered = sorted(pts)
     deltas = [b - a for a, b in pairwise(ordered) if b > a]
-    end = ordered[-1] + (durations[pts.index(ordered[-1])] or (deltas[-1] if deltas else 0))
-    duration = (end - ordered[0]) * timebase
+    last = video.rows[pts.index(ordered[-1])][1]
+    end = ordered[-1] + (last or (deltas[-1] if deltas else 0))
+    duration = (end - ordered[0]) * video.timebase
     frames = len(pts)
     info["frame_count"] = frames
     info["duration"] = round(duration, 3)
@@ -166,6 +205,23 @@ def parse_probe(stderr: str, packets: str) -> dict[str, Any]:
     return info
 
 
+def parse_probe(stderr: str, packets: str) -> dict[str, Any]:
+    """Pure: turn ffmpeg's header dump and a framecrc packet table (video only) into probe
+    fields. Raises ``ValueError`` with a code-like reason (``no_video_stream``,
+    ``truncated``) when the text shows a clip we cannot use.
+    """
+    header = parse_header(split_inputs(stderr).get(0, []))
+    return probe_fields(header, parse_packets(packets).get(0))
+
+
+def _hash_in_background(path: Path) -> Future[str]:
+    """sha256 of ``path`` in a thread while ffmpeg demuxes it (hashlib releases the GIL)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+    future = pool.submit(sha256_file, path)
+    pool.shutdown(wait=False)
+    return future
+
+
 def probe(path: Path) -> ProbeInfo:
     """Probe ``path`` (never modified); raise ``MediaError`` with a German message if unusable."""
     path = Path(path)
@@ -179,6 +235,7 @@ def probe(path: Path) -> ProbeInfo:
             f"Die Datei „{name}“ ist leer (0 Byte). Bitte das Video erneut hochladen.",
         )
     args = ["-i", str(path), "-map", "0:v:0?", "-c", "copy", "-f", "framecrc", "-"]
+    digest = _hash_in_background(path)
     try:
         result = run_ffmpeg(args, capture_stdout=True, timeout=600)
     except FfmpegFailed as exc:
@@ -198,9 +255,9 @@ def probe(path: Path) -> ProbeInfo:
         if str(exc) == Code.NO_VIDEO_STREAM:
             raise _no_video(name) from exc
         raise _truncated(name) from exc
-    if any(marker in result.stderr for marker in _DAMAGE):
+    if any(marker in result.stderr for marker in DAMAGE_MARKERS):
         raise _truncated(name)
-    return ProbeInfo(path=str(path), size_bytes=size, sha256=sha256_file(path), **fields)
+    return ProbeInfo(path=str(path), size_bytes=size, sha256=digest.result(), **fields)
 
 
 def _no_video(name: str) -> MediaError:

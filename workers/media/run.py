@@ -81,7 +81,13 @@ def run_ffmpeg(
     assert proc.stderr is not None
     reader = threading.Thread(target=log.drain, args=(proc.stderr,), daemon=True)
     reader.start()
-    watchdog = threading.Timer(timeout, proc.kill) if timeout else None
+    timed_out = threading.Event()
+
+    def expire() -> None:
+        timed_out.set()
+        proc.kill()
+
+    watchdog = threading.Timer(timeout, expire) if timeout else None
     if watchdog is not None:
         watchdog.start()
     out_lines: list[str] = []
@@ -108,7 +114,7 @@ def run_ffmpeg(
         _discard(temps.values())
         recent = [*log.head[-50:], *log.tail]
         last = next((ln for ln in reversed(recent) if ln.strip()), "(keine Ausgabe)")
-        if watchdog is not None and watchdog.finished.is_set() and proc.returncode < 0:
+        if timed_out.is_set():  # not any signal: a crash (abort) is not a timeout
             last = f"timeout after {timeout:g} s; {last.strip()}"
         raise FfmpegFailed(proc.returncode, last.strip(), stderr)
     for final, temp in temps.items():

@@ -2,12 +2,15 @@
 
 Frame scores come from a tiny branch of the transcode pass (``signalstats`` brightness and
 ``blurdetect`` blur at 2 frames/s, 160 px wide), so choosing costs no extra decode of the
-source. The JPEG is cut from the finished rendition with a fast seek (one GOP is decoded).
+source. The JPEGs are cut from the finished renditions with a fast seek (one GOP decoded per
+rendition), all renditions of a pass by one ffmpeg process (``write_thumbnails``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from workers.media.filters import drawtext_filter
@@ -50,6 +53,59 @@ def choose_time(scores: list[tuple[float, float, float]], duration: float) -> fl
     return min(usable, key=lambda s: (s[2], abs(s[0] - duration / 3)))[0]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Thumbnail:
+    """One JPEG to cut: from ``rendition`` at ``at`` seconds, ``width`` x ``height``, under
+    ``max_bytes``, optionally with a title line."""
+
+    rendition: Path
+    output: Path
+    at: float
+    width: int
+    height: int
+    max_bytes: int
+    title: str | None = None
+    font_file: Path | None = None
+
+    def filters(self) -> str:
+        w, h = self.width, self.height
+        vf = f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h}"
+        if self.title and self.font_file:
+            # DejaVu Sans Bold averages ~0.62 em per character: keep the line in 90 % width.
+            fitting = int(w * 0.9 / (0.62 * max(1, len(self.title))))
+            vf += "," + drawtext_filter(self.title, self.font_file,
+                                        size=max(12, min(h // 14, fitting)))
+        return vf
+
+    def args(self, quality: int, index: int = 0) -> tuple[list[str], list[str]]:
+        """(input args, output args) cutting this thumbnail from input ``index``."""
+        return (["-ss", f"{max(0.0, self.at):.3f}", "-i", str(self.rendition)],
+                ["-map", f"{index}:v:0", "-frames:v", "1", "-vf", self.filters(),
+                 "-q:v", str(quality), "-update", "1", "-c:v", "mjpeg", "-f", "image2",
+                 str(self.output)])
+
+
+def write_thumbnails(jobs: Sequence[Thumbnail]) -> list[Path]:
+    """Cut every thumbnail of a pass with one ffmpeg process (a fast seek per rendition: one
+    GOP decoded each) at the best quality; a JPEG over its size limit is cut again at lower
+    qualities on its own."""
+    if not jobs:
+        return []
+    inputs: list[str] = []
+    outputs: list[str] = []
+    for k, job in enumerate(jobs):
+        i, o = job.args(QUALITY_STEPS[0], k)
+        inputs += i
+        outputs += o
+    try:
+        run_ffmpeg(["-y", "-v", "error", *inputs, *outputs], outputs=[j.output for j in jobs],
+                   timeout=120)
+    except FfmpegFailed:  # one by one: the error names the rendition that fails
+        return [_write_smaller(job, QUALITY_STEPS) for job in jobs]
+    return [job.output if job.output.stat().st_size <= job.max_bytes
+            else _write_smaller(job, QUALITY_STEPS[1:]) for job in jobs]
+
+
 def write_thumbnail(
     rendition: Path,
     output: Path,
@@ -62,28 +118,30 @@ def write_thumbnail(
     font_file: Path | None = None,
 ) -> Path:
     """A JPEG of ``width`` x ``height`` at ``at`` seconds, under ``max_bytes`` (quality steps)."""
-    vf = f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height}"
-    if title and font_file:
-        # DejaVu Sans Bold averages ~0.62 em per character: keep the line inside 90 % width.
-        fitting = int(width * 0.9 / (0.62 * max(1, len(title))))
-        vf += "," + drawtext_filter(title, font_file, size=max(12, min(height // 14, fitting)))
-    for quality in QUALITY_STEPS:
-        args = [
-            "-y", "-v", "error", "-ss", f"{max(0.0, at):.3f}", "-i", str(rendition),
-            "-frames:v", "1", "-vf", vf, "-q:v", str(quality), "-update", "1",
-            "-c:v", "mjpeg", "-f", "image2", str(output),
-        ]
-        try:
-            run_ffmpeg(args, outputs=[output], timeout=120)
-        except FfmpegFailed as exc:
-            raise MediaError(
-                Code.FFMPEG_FAILED,
-                f"Das Vorschaubild für „{rendition.name}“ konnte nicht erstellt werden.",
-                detail=exc.last_line,
-            ) from exc
-        if output.stat().st_size <= max_bytes:
-            return output
+    job = Thumbnail(rendition=rendition, output=output, at=at, width=width, height=height,
+                    max_bytes=max_bytes, title=title, font_file=font_file)
+    return _write_smaller(job, QUALITY_STEPS)
+
+
+def _write_smaller(job: Thumbnail, qualities: Sequence[int]) -> Path:
+    for quality in qualities:
+        i, o = job.args(quality)
+        _run(["-y", "-v", "error", *i, *o], [job.output], job.rendition)
+        if job.output.stat().st_size <= job.max_bytes:
+            return job.output
     raise MediaError(
         Code.SIZE_EXCEEDED,
-        f"Das Vorschaubild für „{rendition.name}“ bleibt über {max_bytes // 1_000_000} MB.",
+        f"Das Vorschaubild für „{job.rendition.name}“ bleibt über "
+        f"{job.max_bytes // 1_000_000} MB.",
     )
+
+
+def _run(args: list[str], outputs: list[Path], rendition: Path) -> None:
+    try:
+        run_ffmpeg(args, outputs=outputs, timeout=120)
+    except FfmpegFailed as exc:
+        raise MediaError(
+            Code.FFMPEG_FAILED,
+            f"Das Vorschaubild für „{rendition.name}“ konnte nicht erstellt werden.",
+            detail=exc.last_line,
+        ) from exc
