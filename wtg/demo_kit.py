@@ -28,6 +28,8 @@ from pathlib import Path
 
 import tomli_w
 
+from episodes.capabilities.video import VIDEO
+
 REPO = Path(__file__).resolve().parent.parent
 MEDIA_TOML = REPO / "config" / "media.toml"
 #: some sources deliberately of another shape: vertical phone clips and a 4:3 camera
@@ -74,7 +76,7 @@ def demo_profiles(target: Path, *, shortest_side: int = 360, source: Path = MEDI
     """Write the shipped profiles with frames scaled down to ``shortest_side`` pixels (or to
     the smallest frame a profile's platforms accept, e.g. Facebook Reels' 540x960)."""
     data = tomllib.loads(source.read_text(encoding="utf-8"))
-    limits = data.get("platforms", {})
+    limits = {name: v.to_dict() for name, v in VIDEO.items()}
     for profile in data["profiles"].values():
         w, h = profile["width"], profile["height"]
         factor = min(1.0, shortest_side / min(w, h))

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from episodes.capabilities.video import VIDEO, VideoLimits
 from workers.media.problems import Code, MediaError
 
 # Constant rates the platforms take (23–60 fps) that cameras and phones record at.
@@ -50,23 +51,8 @@ class FitOptions:
         return {"mode": str(self.mode), "focal_x": self.focal_x, "focal_y": self.focal_y}
 
 
-@dataclass(frozen=True, kw_only=True)
-class PlatformLimits:
-    """What one platform accepts for a video (from PLATFORM-APIS.md)."""
-
-    name: str
-    min_seconds: float = 0.0
-    max_seconds: float = 86400.0
-    max_bytes: int = 2**40
-    min_width: int = 0
-    min_height: int = 0
-    max_kbps: int | None = None
-
-    def accepts_duration(self, seconds: float) -> bool:
-        return self.min_seconds <= seconds <= self.max_seconds
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+#: what one platform accepts for a video: the capability data (one source)
+PlatformLimits = VideoLimits
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,10 +168,10 @@ def load_profiles(path: Path | None = None) -> dict[str, Profile]:
 
 def _parse(data: dict[str, Any]) -> dict[str, Profile]:
     defaults = dict(data.get("defaults", {}))
-    limits = {
-        name: PlatformLimits(name=name, **values)
-        for name, values in data.get("platforms", {}).items()
-    }
+    if "platforms" in data:
+        raise ValueError("[platforms.*] tables are no longer read here: the platforms' video "
+                         "limits are episodes/capabilities/video.py")
+    limits = VIDEO
     profiles: dict[str, Profile] = {}
     for name, values in data.get("profiles", {}).items():
         merged = {**defaults, **values}

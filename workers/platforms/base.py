@@ -70,31 +70,13 @@ from .errors import ConnectionLost, DeleteByHand, PlatformError
 log = logging.getLogger("wtg.platforms")
 
 
-class Orientation(StrEnum):
-    LANDSCAPE = "landscape"
-    VERTICAL = "vertical"
-    SQUARE = "square"
-
-
-@dataclass(frozen=True, kw_only=True)
-class VideoSpec:
-    """What the platform accepts as video file."""
-
-    orientations: tuple[Orientation, ...]
-    max_bytes: int
-    min_seconds: float
-    max_seconds: float
-    captions: str = "burned"  # "sidecar" (caption file via API) or "burned"
-
-
 @dataclass(frozen=True, kw_only=True)
 class PlatformSpec:
     """Capabilities of a platform, as data."""
 
     name: str  # registry key, e.g. "youtube"
     label: str  # for staff, e.g. "YouTube"
-    text: TextLimits
-    video: VideoSpec
+    text: TextLimits  # episodes/capabilities/text.py; video limits: capabilities/video.py
     chunk_size: int  # bytes per upload request
     native_scheduling: bool = False
     #: native scheduling: the publish time must lie at least this many seconds ahead (and at

@@ -52,14 +52,12 @@ from . import facebook_status as fs
 from .base import (
     Deleted,
     FinishPart,
-    Orientation,
     Platform,
     PlatformSpec,
     PostContext,
     Processing,
     ProcessingState,
     Published,
-    VideoSpec,
     register,
 )
 from .errors import (
@@ -99,13 +97,6 @@ class Facebook(Platform):
         label="Facebook",
         # no official limit for video descriptions was found; 63,206 is the post limit [3p]
         text=LIMITS["facebook"],  # episodes/capabilities/text.py
-        video=VideoSpec(
-            orientations=(Orientation.LANDSCAPE, Orientation.VERTICAL, Orientation.SQUARE),
-            max_bytes=10 * 1024**3,  # [3p]; per-Page truth: video_upload_limits
-            min_seconds=3.0,  # Reels 3-90 s [doc FB-REELS]; regular videos up to 4 h [3p]
-            max_seconds=4 * 3600.0,
-            captions="sidecar",
-        ),
         chunk_size=0,  # rupload: the rest of the file in one request (FB-R2)
         confirm_after_publish=True,
         native_scheduling=True,

@@ -41,14 +41,12 @@ from typing import Any
 from episodes.capabilities.text import LIMITS
 
 from .base import (
-    Orientation,
     Platform,
     PlatformSpec,
     PostContext,
     Processing,
     ProcessingState,
     Published,
-    VideoSpec,
     register,
 )
 from .errors import (
@@ -86,13 +84,6 @@ class Instagram(Platform):
         name="instagram",
         label="Instagram",
         text=LIMITS["instagram"],  # episodes/capabilities/text.py
-        video=VideoSpec(
-            orientations=(Orientation.VERTICAL,),
-            max_bytes=300 * 1024 * 1024,  # 300 MB (current copies) vs 1 GB (sample): the lower
-            min_seconds=3.0,
-            max_seconds=15 * 60.0,
-            captions="burned",
-        ),
         chunk_size=0,  # rupload: the rest of the file in one request (IG-U2)
         native_scheduling=False,
         # upload -> FINISHED: Meta's sample gives up after 30 looks 3 s apart; a few-minute

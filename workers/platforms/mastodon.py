@@ -57,14 +57,12 @@ from episodes.captions import TextLimits
 
 from .base import (
     Deleted,
-    Orientation,
     Platform,
     PlatformSpec,
     PostContext,
     Processing,
     ProcessingState,
     Published,
-    VideoSpec,
     register,
 )
 from .errors import (
@@ -187,13 +185,6 @@ class Mastodon(Platform):
         name=NAME,
         label="Mastodon",
         text=LIMITS["mastodon"],  # episodes/capabilities/text.py
-        video=VideoSpec(
-            orientations=(Orientation.LANDSCAPE, Orientation.VERTICAL, Orientation.SQUARE),
-            max_bytes=99 * 1024 * 1024,  # mastodon.social's video_size_limit; older: 40 MiB
-            min_seconds=0.5,
-            max_seconds=3600.0,
-            captions="burned",  # no subtitle API; the description is the alt text
-        ),
         chunk_size=1024 * 1024,  # read block for the streamed multipart body
         native_scheduling=True,
         min_schedule_lead=MIN_SCHEDULE_LEAD,

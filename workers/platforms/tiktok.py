@@ -46,14 +46,12 @@ from typing import Any
 from episodes.capabilities.text import LIMITS, TIKTOK_TITLE_MAX
 
 from .base import (
-    Orientation,
     Platform,
     PlatformSpec,
     PostContext,
     Processing,
     ProcessingState,
     Published,
-    VideoSpec,
     register,
 )
 from .errors import (
@@ -149,13 +147,6 @@ class TikTok(Platform):
         name=NAME,
         label="TikTok",
         text=LIMITS["tiktok"],  # episodes/capabilities/text.py
-        video=VideoSpec(
-            orientations=(Orientation.VERTICAL,),
-            max_bytes=4 * 1024**3,
-            min_seconds=3.0,
-            max_seconds=600.0,  # the account's own maximum comes from creator info
-            captions="burned",  # no caption-file API
-        ),
         chunk_size=DEFAULT_CHUNK,
         refreshable_tokens=True,
         upload_publishes=True,

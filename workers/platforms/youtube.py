@@ -48,14 +48,12 @@ from .base import (
     Credentials,
     Deleted,
     FinishPart,
-    Orientation,
     Platform,
     PlatformSpec,
     PostContext,
     Processing,
     ProcessingState,
     Published,
-    VideoSpec,
     register,
 )
 from .errors import (
@@ -97,10 +95,6 @@ class YouTube(ResumableUpload, Platform):
         name=PLATFORM,
         label="YouTube",
         text=LIMITS["youtube"],  # episodes/capabilities/text.py
-        video=VideoSpec(
-            orientations=(Orientation.LANDSCAPE, Orientation.VERTICAL, Orientation.SQUARE),
-            max_bytes=256 * 1024**3, min_seconds=1.0, max_seconds=12 * 3600.0,
-            captions="sidecar"),
         chunk_size=8 * 1024 * 1024,
         native_scheduling=True,
         min_schedule_lead=MIN_SCHEDULE_LEAD,
