@@ -148,6 +148,15 @@ def record_check(s: Session, *, account: str, ok: bool, message: str,
         row.checked_at, row.check_ok, row.check_message = now or utcnow(), ok, message[:2000]
 
 
+def record_learned(s: Session, *, account: str, options: Mapping[str, str]) -> None:
+    """Options the platform reported about itself (a Mastodon instance's ``max_characters``),
+    kept with a live connection so every text check uses them (``overlay``). An account set up
+    only in the settings file has no connection row: there the setting itself must say it."""
+    row = get(s, account)
+    if row is not None and row.status == CONNECTED:
+        row.options = {**(row.options or {}), **{k: str(v) for k, v in options.items()}}
+
+
 def record_refused(s: Session, *, account: str, platform: str, actor: str,
                    missing: list[str]) -> None:
     audit(s, actor, "account.connect_refused", f"account:{account}", platform=platform,

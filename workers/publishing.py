@@ -631,11 +631,14 @@ def check_account_credentials(rt: Runtime, name: str) -> dict[str, Any]:
     except KeyError:
         return {"account": name, "ok": False, "message_de": f"Konto {name} ist nicht eingerichtet."}
     ok, message, transient = True, "", False
+    learned: dict[str, str] = {}
     problems = validate_account(acc)  # e.g. not connected yet: no page to ask about
     try:
         if problems:
             raise ValueError(" ".join(problems))
-        adapter_for(rt, acc).check_credentials()
+        adapter = adapter_for(rt, acc)
+        adapter.check_credentials()
+        learned = adapter.learned_options()
     except (PlatformError, MissingCredential, ValueError) as err:
         ok = False
         transient = isinstance(err, TransientError)  # could not check now, not a bad token
@@ -647,4 +650,6 @@ def check_account_credentials(rt: Runtime, name: str) -> dict[str, Any]:
             row.credentials_checked_at = utcnow()
         if not transient:
             connections.record_check(s, account=name, ok=ok, message=message)
+        if learned:  # e.g. the instance's own text limit: every later check measures with it
+            connections.record_learned(s, account=name, options=learned)
     return {"account": name, "ok": ok, "message_de": message, "transient": transient}

@@ -106,3 +106,30 @@ def test_youtube_quota_is_checked_also_when_the_token_is_fine(world: World) -> N
     assert "100 von 600 Einheiten" in quota["message_de"]
     with world.rt.db.session() as s:
         assert s.query(QuotaUsage).count() == 1
+
+
+def test_a_mastodon_instance_limit_learned_once_is_kept_for_every_text_check(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An instance that allows 700 characters says so when its token is checked; the connection
+    keeps it, so the pre-flight text check then measures a 600-character text against 700
+    instead of Mastodon's default 500."""
+    from episodes import connections
+    from workers.publishing import check_account_credentials
+
+    with MastodonSandbox(max_characters=700) as md:
+        w = make_world(tmp_path, monkeypatch, {"mastodon-lup": md})
+        try:
+            with w.rt.db.session() as s:
+                connections.record_connected(
+                    s, account="mastodon-lup", platform="mastodon", actor="admin",
+                    facts=connections.Facts(api_base=md.url, remote_id="1",
+                                            remote_name="@landkreis"))
+                ep = s.query(Episode).one()
+                ep.description = "Ehrenamt " * 66  # about 600 characters
+            before = run_preflight(w.rt, _episode_id(w), "48h", network=False)
+            assert any(p["code"] == "text" for p in before.problems)
+            assert check_account_credentials(w.rt, "mastodon-lup")["ok"]
+            after = run_preflight(w.rt, _episode_id(w), "48h", network=False)
+            assert not any(p["code"] == "text" for p in after.problems), after.problems
+        finally:
+            w.rt.db.dispose()

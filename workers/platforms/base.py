@@ -250,6 +250,11 @@ class Platform(ABC):
         (``episodes.capabilities.check_text``), against this adapter's ``text_limits``."""
         return check_text(self.account, text, limits=self.text_limits())
 
+    def learned_options(self) -> dict[str, str]:
+        """Account options the platform told us about itself (after ``check_credentials``), to
+        be kept with the account's connection: e.g. a Mastodon instance's ``max_characters``."""
+        return {}
+
     def min_schedule_lead(self) -> float:
         """Seconds a native publish time must lie ahead: ``SPEC.min_schedule_lead`` (the
         documented minimum plus a margin), unless the account sets ``min_schedule_lead`` (a test

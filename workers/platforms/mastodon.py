@@ -234,6 +234,9 @@ class Mastodon(Platform):
             )
         return value
 
+    def learned_options(self) -> dict[str, str]:
+        return {"max_characters": str(self._instance_max)} if self._instance_max else {}
+
     def text_limits(self) -> TextLimits:
         """The capability data, with the instance's own ``max_characters`` once learned."""
         return text_limits(self.account, instance_max=self._instance_max)
