@@ -307,6 +307,30 @@ class _Driver:
 
     # -- the steps ----------------------------------------------------------------------------
     def run(self) -> Outcome:
+        """Set up, then hand the post from state handler to state handler until one asks to
+        wait (or the post needs a person); errors are mapped in ``_on_error``."""
+        ready = self._setup()
+        if isinstance(ready, Outcome):
+            return ready
+        adapter, ctx = ready
+        step = "setup"
+        try:
+            while True:
+                step = str(self.state)
+                handler = self._handlers().get(self.state)
+                if handler is None:
+                    return self._out()
+                result = handler(adapter, ctx)
+                if result is not None:
+                    return result
+        except LeaseLost:
+            raise
+        except Exception as exc:
+            return self._on_error(exc, step)
+
+    def _setup(self) -> Outcome | tuple[Platform, PostContext]:
+        """Load the post, check what it needs, build its adapter and context (or hand the post
+        to staff with the reason)."""
         post, ep, acc, rendition = self._load()
         self.state = S(post.state)
         self.remote = dict(post.remote or {})
@@ -344,54 +368,46 @@ class _Driver:
             return self._out()
         self.label = adapter.SPEC.label
         self.deadlines = Deadlines.for_account(adapter.SPEC, acc.options)
-        step = "setup"
-        try:
-            while True:
-                step = str(self.state)
-                handler = self._handlers().get(self.state)
-                if handler is None:
-                    return self._out()
-                result = handler(adapter, ctx)
-                if result is not None:
-                    return result
-        except UploadAgain as err:  # the platform dropped the unpublished upload: afresh
+        return adapter, ctx
+
+    def _on_error(self, exc: Exception, step: str) -> Outcome:
+        """What an error in ``step`` means for the post: wait and retry (transient), upload
+        afresh (the platform dropped the upload), or a person decides (permanent, a bug) —
+        never ``failed`` while the publish call may have gone out."""
+        if isinstance(exc, UploadAgain):  # the platform dropped the unpublished upload
             if self.state in (S.UPLOADING, S.PROCESSING) and not self.remote.get(
                     "publish_started"):
                 self._record({"wait": None})
                 self._move(S.QUEUED, expect=self.state, step=step, outcome="upload-again",
-                           error=err.as_record())
+                           error=exc.as_record())
                 return self._out(again=self.rt.settings.poll_interval_min)
-            return self._out(again=self._stay(step, err))
-        except TransientError as err:
+            return self._out(again=self._stay(step, exc))
+        if isinstance(exc, TransientError):
             if self.state is S.PUBLISHING:
                 self._move(S.UNCONFIRMED, expect=S.PUBLISHING, step=step, outcome="unknown",
-                           error=err.as_record())
+                           error=exc.as_record())
             try:
-                return self._out(again=self._stay(step, err))
+                return self._out(again=self._stay(step, exc))
             except _GiveUp:
-                self._staff(S.NEEDS_ATTENTION, err.as_record(), step, "wiederholt gescheitert")
+                self._staff(S.NEEDS_ATTENTION, exc.as_record(), step, "wiederholt gescheitert")
                 return self._out()
-        except ProtocolError as err:  # an answer we could not understand: for the engineers
-            log.exception("post %s: unexpected answer in %s", self.post_id, step)
-            self._unsure_then(S.NEEDS_ATTENTION, err.as_record(), step, _title(err))
-            return self._out()
-        except PermanentError as err:
-            target = S.NEEDS_ATTENTION if err.kind in FIXABLE_BY_STAFF else S.FAILED
-            self._unsure_then(target, err.as_record(), step, _title(err))
-            return self._out()
-        except MissingCredential as err:
-            self._unsure_then(S.NEEDS_ATTENTION, _problem("credentials_missing", str(err)),
+        if isinstance(exc, ProtocolError):  # an answer we could not understand
+            log.exception("post %s: unexpected answer in %s", self.post_id, step,
+                          exc_info=exc)
+            self._unsure_then(S.NEEDS_ATTENTION, exc.as_record(), step, _title(exc))
+        elif isinstance(exc, PermanentError):
+            target = S.NEEDS_ATTENTION if exc.kind in FIXABLE_BY_STAFF else S.FAILED
+            self._unsure_then(target, exc.as_record(), step, _title(exc))
+        elif isinstance(exc, MissingCredential):
+            self._unsure_then(S.NEEDS_ATTENTION, _problem("credentials_missing", str(exc)),
                               step, "Zugangsdaten fehlen")
-            return self._out()
-        except LeaseLost:
-            raise
-        except Exception as exc:  # a bug of ours: never guess about a publish
-            log.exception("post %s: internal error in %s", self.post_id, step)
+        else:  # a bug of ours: never guess about a publish
+            log.error("post %s: internal error in %s", self.post_id, step, exc_info=exc)
             self._unsure_then(S.NEEDS_ATTENTION, _problem(
                 "internal", f"Interner Fehler in wtg ({type(exc).__name__}: {exc}). Bitte die "
                 "Technik informieren; der Beitrag wartet, nichts wird doppelt gesendet."),
                 step, "interner Fehler")
-            return self._out()
+        return self._out()
 
     def _handlers(self) -> dict[PostState, Any]:
         return {S.QUEUED: self._queued, S.UPLOADING: self._uploading,
