@@ -18,7 +18,7 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,18 +96,27 @@ def adapter_for(rt: Runtime, account: AccountSettings) -> Platform:
 # --- entry point ------------------------------------------------------------------------------
 def run_post(rt: Runtime, post_id: int, worker: str) -> Outcome:
     """Advance ``post_id`` as far as possible now; see ``Outcome.again`` for a follow-up."""
+    return run_leased(rt, post_id, worker,
+                      accepts=lambda state: state in IN_FLIGHT or state is S.SCHEDULED,
+                      drive=lambda: _Driver(rt, post_id, worker).run())
+
+
+def run_leased(rt: Runtime, post_id: int, worker: str, *,
+               accepts: Callable[[PostState], bool], drive: Callable[[], Outcome]) -> Outcome:
+    """Take the post's lease (if its state ``accepts`` work and nobody else holds it), run
+    ``drive``, then hand the lease to the follow-up task (``Outcome.again``) or release it."""
     with rt.db.session() as s:
         post = s.get(Post, post_id)
         if post is None:
             return Outcome(post_id, "missing", note="no such post")
         state = S(post.state)
-        if state not in IN_FLIGHT and state is not S.SCHEDULED:
+        if not accepts(state):
             return Outcome(post_id, state, note="nothing to do in this state")
         if not store.take_lease(s, post_id, worker, rt.settings.lease_seconds):
             return Outcome(post_id, state, note="another worker holds the post")
     outcome: Outcome | None = None
     try:
-        outcome = _Driver(rt, post_id, worker).run()
+        outcome = drive()
         return outcome
     except LeaseLost:
         return Outcome(post_id, "lease_lost", note="another worker took over")

@@ -23,13 +23,14 @@ from typing import Any
 
 from config.credentials import MissingCredential
 from episodes import store
+from episodes.capabilities import profile_for
 from episodes.captions import render_for
 from episodes.lifecycle import PostState
 from episodes.models import Post, utcnow
 
 from .platforms.base import MediaFile, Platform, PostContext
 from .platforms.errors import DeleteByHand, PermanentError, RateLimited, TransientError
-from .publishing import DbQuota, LeaseLost, Outcome, adapter_for, profile_for
+from .publishing import DbQuota, LeaseLost, Outcome, adapter_for, run_leased
 from .runtime import Runtime
 
 log = logging.getLogger("wtg.withdraw")
@@ -39,26 +40,8 @@ MAX_ATTEMPTS = 12
 
 def run_withdraw(rt: Runtime, post_id: int, worker: str) -> Outcome:
     """Delete ``post_id`` on its platform if it is ``withdrawing``; see ``Outcome.again``."""
-    with rt.db.session() as s:
-        post = s.get(Post, post_id)
-        if post is None:
-            return Outcome(post_id, "missing", note="no such post")
-        if post.state != S.WITHDRAWING:
-            return Outcome(post_id, post.state, note="nothing to do in this state")
-        if not store.take_lease(s, post_id, worker, rt.settings.lease_seconds):
-            return Outcome(post_id, post.state, note="another worker holds the post")
-    outcome: Outcome | None = None
-    try:
-        outcome = _Withdraw(rt, post_id, worker).run()
-        return outcome
-    except LeaseLost:
-        return Outcome(post_id, "lease_lost", note="another worker took over")
-    finally:
-        with rt.db.session() as s:
-            if outcome is not None and outcome.again is not None:
-                store.hand_off_lease(s, post_id, worker, outcome.again + rt.settings.lease_seconds)
-            else:
-                store.release_lease(s, post_id, worker)
+    return run_leased(rt, post_id, worker, accepts=lambda state: state is S.WITHDRAWING,
+                      drive=lambda: _Withdraw(rt, post_id, worker).run())
 
 
 class _Withdraw:
