@@ -131,6 +131,18 @@ def run_leased(rt: Runtime, post_id: int, worker: str, *,
                 store.release_lease(s, post_id, worker)
 
 
+def record_leased(rt: Runtime, post_id: int, worker: str, remote: dict[str, Any],
+                  facts: Mapping[str, Any]) -> None:
+    """Write remote facts (ids, offsets, timestamps) the moment they are known, only while
+    ``worker`` still holds the post's lease (else :class:`LeaseLost`), renew the lease, and
+    keep ``remote`` (the caller's copy of the post's record) in step."""
+    with rt.db.session() as s:
+        if not store.record_remote(s, post_id, worker, facts):
+            raise LeaseLost()
+        store.take_lease(s, post_id, worker, rt.settings.lease_seconds)
+    remote.update(facts)
+
+
 class _Driver:
     """Drives one post, one handler per state, as far as it can go now."""
 
@@ -209,11 +221,7 @@ class _Driver:
         return max(0.0, (self.slot_real - utcnow()).total_seconds())
 
     def _record(self, facts: Mapping[str, Any]) -> None:
-        with self.rt.db.session() as s:
-            if not store.record_remote(s, self.post_id, self.worker, facts):
-                raise LeaseLost()
-            store.take_lease(s, self.post_id, self.worker, self.rt.settings.lease_seconds)
-        self.remote.update(facts)
+        record_leased(self.rt, self.post_id, self.worker, self.remote, facts)
 
     def _progress(self, sent: int, total: int) -> None:
         now = time.monotonic()

@@ -30,7 +30,7 @@ from episodes.models import Post, utcnow
 
 from .platforms.base import MediaFile, Platform, PostContext
 from .platforms.errors import DeleteByHand, PermanentError, RateLimited, TransientError
-from .publishing import DbQuota, LeaseLost, Outcome, adapter_for, run_leased
+from .publishing import DbQuota, LeaseLost, Outcome, adapter_for, record_leased, run_leased
 from .runtime import Runtime
 
 log = logging.getLogger("wtg.withdraw")
@@ -138,11 +138,7 @@ class _Withdraw:
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def _record(self, facts: Mapping[str, Any]) -> None:
-        with self.rt.db.session() as s:
-            if not store.record_remote(s, self.post_id, self.worker, facts):
-                raise LeaseLost()
-            store.take_lease(s, self.post_id, self.worker, self.rt.settings.lease_seconds)
-        self.remote.update(facts)
+        record_leased(self.rt, self.post_id, self.worker, self.remote, facts)
 
     def _again(self, err: TransientError) -> Outcome:
         with self.rt.db.session() as s:
