@@ -30,6 +30,16 @@ def make_engine(url: str, **kw: Any) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
+        @event.listens_for(engine, "savepoint")
+        def _transaction_first(conn: Any, _name: str) -> None:
+            # Python's sqlite3 opens a transaction only before INSERT/UPDATE/DELETE. A SAVEPOINT
+            # sent first would become the outermost transaction and its RELEASE would commit on
+            # its own (a slot claimed, its posts never queued). Open the session's transaction
+            # first, so a savepoint nests in it and the session commits or rolls back as one.
+            dbapi_conn = conn.connection.dbapi_connection
+            if not dbapi_conn.in_transaction:
+                dbapi_conn.execute("BEGIN")
+
         return engine
     return create_engine(url, pool_pre_ping=True, **kw)
 
