@@ -1,5 +1,5 @@
-"""YouTube: the account options the YouTube adapter (``workers.platforms.youtube_client.
-YouTubeOptions``), the quota ledger (``workers.publishing.DbQuota``), pre-flight and the
+"""YouTube: the account options the YouTube adapter (``workers.platforms.youtube*``, as
+``self.opts``), the quota ledger (``workers.publishing.DbQuota``), pre-flight and the
 orchestrator read, and what the platform allows.
 
 Native scheduling: ``status.privacyStatus=private`` + ``status.publishAt``; no minimum or
