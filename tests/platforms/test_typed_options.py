@@ -56,6 +56,9 @@ def test_youtube_client_shares_the_adapters_model():
     assert adapter.client.opts is adapter.opts
     assert adapter.opts.category_id == "22" and adapter.opts.notify_subscribers is False
     assert adapter.opts.chunk_size == YouTubeOptions().chunk_size == adapter.SPEC.chunk_size
+    # a prefix, not a base: its trailing slash stays (the id is appended as it is)
+    short: Any = build("youtube", {"watch_url": "https://youtu.be/"})
+    assert short.opts.watch_url == "https://youtu.be/"
 
 
 def test_min_schedule_lead_from_the_model_else_the_spec():
