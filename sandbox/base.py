@@ -63,6 +63,9 @@ class SandboxAccount:
     display_name: str
     api_base: str
     options: Mapping[str, Any] = field(default_factory=dict)
+    #: as in the settings: the adapter checks the options (and this switch) against the
+    #: platform's capability data when it is built
+    native_scheduling: bool = False
 
 
 @dataclass

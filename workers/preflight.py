@@ -157,10 +157,11 @@ def _credentials(rt: Runtime, look: _Look, report: PreflightReport) -> None:
 
 def _youtube_quota(rt: Runtime, look: _Look, report: PreflightReport) -> None:
     for acc in look.accounts:
-        if acc.platform != "youtube" or acc.name not in look.rows:
-            continue
-        need = int(acc.options.get("upload_quota_units", 600))  # one full post
-        left = DbQuota(rt, look.rows[acc.name], acc).remaining()
+        if acc.platform != "youtube" or acc.name not in look.rows or validate_account(acc):
+            continue  # a bad option is reported with the texts
+        ledger = DbQuota(rt, look.rows[acc.name], acc)
+        need = ledger.opts.upload_quota_units  # one full post
+        left = ledger.remaining()
         if left < need:
             report.add("quota", f"YouTube-Kontingent von {acc.name} reicht nicht "
                        f"({left} von {need} Einheiten übrig).", account=acc.name)

@@ -29,7 +29,8 @@ from config import AccountSettings
 from config.credentials import MissingCredential
 from config.loader import credentials_for
 from episodes import connections, store
-from episodes.capabilities import parse_options, profile_for, validate_account
+from episodes.capabilities import profile_for, validate_account
+from episodes.capabilities.youtube import YouTubeOptions
 from episodes.captions import render_for
 from episodes.clock import clock_for
 from episodes.lifecycle import IN_FLIGHT, PostState
@@ -195,7 +196,7 @@ class _Driver:
             scheduled_at=None,  # decided at the publish call (``_publish``)
             progress=self._progress,
             quota=DbQuota(self.rt, post.account_id, acc) if acc.platform == "youtube" else None,
-            playlist_id=acc.options.get("playlist_id"),
+            playlist_id=getattr(adapter.opts, "playlist_id", None),  # YouTube's option
         )
 
     def _native_time(self, acc: AccountSettings, adapter: Platform) -> datetime | None:
@@ -373,7 +374,8 @@ class _Driver:
             with self.rt.db.session() as s:
                 s.query(Post).filter(Post.id == post.id).update({"remote": self.remote})
         try:
-            parse_options(acc)  # German problems for a bad option (start-up refuses them too)
+            # parses the options with the platform's model: a bad one raises ValueError with
+            # the German problems (start-up refuses them too)
             adapter = adapter_for(self.rt, acc)
             ctx = self._context(post, ep, acc, rendition, adapter)
         except Exception as exc:  # a bug or a bad account setting: staff must hear of it
@@ -384,7 +386,7 @@ class _Driver:
                 "der Beitrag wartet."), "setup", "interner Fehler")
             return self._out()
         self.label = adapter.SPEC.label
-        self.deadlines = Deadlines.for_account(adapter.SPEC, acc.options)
+        self.deadlines = Deadlines.for_account(adapter.SPEC, adapter.opts)
         return adapter, ctx
 
     def _on_error(self, exc: Exception, step: str) -> Outcome:
@@ -641,8 +643,11 @@ class DbQuota:
     def __init__(self, rt: Runtime, account_id: int, acc: AccountSettings) -> None:
         self.rt = rt
         self.account_id = account_id
-        self.daily = int(acc.options.get("daily_quota_units", 10_000))
-        self.tz = ZoneInfo(str(acc.options.get("quota_timezone", "America/Los_Angeles")))
+        #: the account's typed options (``daily_quota_units``, ``quota_timezone``,
+        #: ``upload_quota_units``; defaults in ``episodes.capabilities.youtube``)
+        self.opts = YouTubeOptions.model_validate(dict(acc.options))
+        self.daily = self.opts.daily_quota_units
+        self.tz = ZoneInfo(self.opts.quota_timezone)
 
     def _day(self) -> Any:
         return datetime.now(UTC).astimezone(self.tz).date()

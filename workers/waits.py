@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from episodes.capabilities import Options
+
 PHASES = ("processing", "confirm", "reconcile", "finishing")
 #: growth of the interval per look
 BACKOFF = 1.5
@@ -45,16 +47,16 @@ class Deadlines:
             self.processing if phase == "processing" else self.confirm)
 
     @classmethod
-    def for_account(cls, spec: Any, options: Mapping[str, Any]) -> Deadlines:
-        """The platform's deadlines, overridden per account (minutes) where configured."""
+    def for_account(cls, spec: Any, opts: Options) -> Deadlines:
+        """The platform's deadlines, overridden per account (minutes) where its typed options
+        (``Platform.opts``) set them."""
 
-        def pick(option: str, default: float) -> float:
-            value = options.get(option)
-            return float(value) * 60.0 if value is not None else float(default)
+        def pick(minutes: float | None, default: float) -> float:
+            return minutes * 60.0 if minutes is not None else float(default)
 
-        return cls(processing=pick("processing_deadline_minutes", spec.processing_deadline),
-                   confirm=pick("confirm_deadline_minutes", spec.confirm_deadline),
-                   finishing=pick("finish_deadline_minutes", spec.finish_deadline))
+        return cls(processing=pick(opts.processing_deadline_minutes, spec.processing_deadline),
+                   confirm=pick(opts.confirm_deadline_minutes, spec.confirm_deadline),
+                   finishing=pick(opts.finish_deadline_minutes, spec.finish_deadline))
 
 
 @dataclass(frozen=True, kw_only=True)

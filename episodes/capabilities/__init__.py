@@ -1,6 +1,7 @@
-"""Platform capabilities as data: each platform's account options (a frozen pydantic model
-mirroring what its adapter reads) and the facts settings can contradict (native scheduling,
-its minimum lead). Pure: no HTTP, nothing but settings in and German problems out.
+"""Platform capabilities as data: each platform's account options (a frozen pydantic model:
+what its adapter reads, typed, with the one set of defaults -- the adapter reads this model as
+``Platform.opts``) and the facts settings can contradict (native scheduling, its minimum
+lead). Pure: no HTTP, nothing but settings in and German problems out.
 
     options_model("youtube")            -> YouTubeOptions
     capabilities("mastodon")            -> Capabilities(native_scheduling=True, 5 minutes, ...)

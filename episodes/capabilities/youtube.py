@@ -1,5 +1,5 @@
-"""YouTube: the account options the YouTube adapter (``workers.platforms.youtube_client.
-YouTubeOptions``), the quota ledger (``workers.publishing.DbQuota``), pre-flight and the
+"""YouTube: the account options the YouTube adapter (``workers.platforms.youtube*``, as
+``self.opts``), the quota ledger (``workers.publishing.DbQuota``), pre-flight and the
 orchestrator read, and what the platform allows.
 
 Native scheduling: ``status.privacyStatus=private`` + ``status.publishAt``; no minimum or
@@ -34,7 +34,10 @@ class YouTubeOptions(Options):
     language: str = Field("de", min_length=2)
     caption_name: str = Field("Deutsch", min_length=1)
     thumbnail_max_bytes: int = Field(2 * 1024 * 1024, gt=0)
-    watch_url: Url = "https://www.youtube.com/watch?v="
+    watch_url: str = Field(
+        "https://www.youtube.com/watch?v=", pattern=r"^https?://",
+        description="prefix of the public URL, the video id appended as it is (kept with a "
+        "trailing slash, unlike the base URLs)")
     playlist_id: Id | None = Field(None, description="the season's playlist")
     # quota: the two daily buckets, the units a post needs, the day's time zone, method costs
     daily_quota_units: int = Field(10_000, gt=0)

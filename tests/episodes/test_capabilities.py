@@ -3,7 +3,6 @@ settings that contradict a platform are listed in German naming the account and 
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import tomllib
 from pathlib import Path
@@ -31,7 +30,10 @@ PLATFORMS = ("facebook", "instagram", "youtube", "mastodon", "tiktok")
 SHARED_READS = {"facebook": {"min_schedule_lead"}, "mastodon": set(),
                 "youtube": {"playlist_id", "daily_quota_units", "quota_timezone",
                             "upload_quota_units"}}
-_READ = re.compile(r"""(?:opts|options)(?:\.get\(|\[)["'](\w+)["']|option_int\([\w.]+, ["'](\w+)""")
+#: ``self.opts.chunk_size``, ``o.language`` (``o = self.opts``), ``client.opts.caption_name``
+_READ = re.compile(r"""\bopts\.(\w+)|\bo\.(\w+)""")
+#: a raw look into the account's options dict (what adapters no longer do)
+_RAW = re.compile(r"""options(?:\.get\(|\[)""")
 
 
 def account(platform: str, options: dict[str, Any], **extra: Any) -> AccountSettings:
@@ -40,10 +42,15 @@ def account(platform: str, options: dict[str, Any], **extra: Any) -> AccountSett
                            options=options, **extra)
 
 
+def adapter_sources(platform: str) -> list[Path]:
+    """The adapter's module and its helpers (``youtube_client.py``, ``facebook_upload.py`` ...)."""
+    return sorted((REPO / "workers" / "platforms").glob(f"{platform}*.py"))
+
+
 def adapter_reads(platform: str) -> set[str]:
-    """Every option name the adapter's source reads with ``opts.get``/``options[...]``."""
-    source = (REPO / "workers" / "platforms" / f"{platform}.py").read_text(encoding="utf-8")
-    return {a or b for a, b in _READ.findall(source)}
+    """Every option name the adapter's sources read from its typed options (``self.opts.x``)."""
+    return {a or b for path in adapter_sources(platform)
+            for a, b in _READ.findall(path.read_text(encoding="utf-8"))}
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -52,21 +59,27 @@ def test_every_option_an_adapter_reads_is_in_its_model(platform: str):
     replace the adapters' own parsing without losing one."""
     fields = set(options_model(platform).model_fields)
     reads = adapter_reads(platform) | SHARED_READS.get(platform, set())
-    if platform == "youtube":
-        opts = youtube_client.YouTubeOptions
-        reads |= {f.name for f in dataclasses.fields(opts) if f.name != "costs"}
-        reads |= {f"cost_{f.name}" for f in dataclasses.fields(youtube_client.QuotaCosts)
-                  if not f.name.startswith("daily_")} | {"daily_upload_calls"}
     assert reads, platform
     assert reads <= fields, sorted(reads - fields)
 
 
-def test_youtube_defaults_match_the_adapter():
-    """YouTube's model has the adapter's defaults (chunk size, category, privacy, ...)."""
-    model = options_model("youtube")()
-    for f in dataclasses.fields(youtube_client.YouTubeOptions):
-        if f.default is not dataclasses.MISSING:
-            assert getattr(model, f.name) == f.default, f.name
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_adapters_read_the_typed_model_not_the_raw_options(platform: str):
+    """The model is the carrier: no adapter looks into ``account.options`` with its own
+    default or conversion (the defaults live in the capability model alone)."""
+    for path in adapter_sources(platform):
+        assert not _RAW.findall(path.read_text(encoding="utf-8")), path.name
+
+
+def test_youtube_quota_costs_come_from_the_model():
+    """Every method's cost is the model's ``cost_*`` option; an account's setting overrides."""
+    opts = options_model("youtube")()
+    assert youtube_client.quota_cost(opts, "captions.insert") == 400
+    assert youtube_client.quota_cost(opts, "playlistItems.insert") == 50
+    assert youtube_client.quota_cost(opts, "videos.delete") == 50
+    assert youtube_client.quota_cost(opts, "unknown.method") == 1
+    cheap = options_model("youtube").model_validate({"cost_captions_insert": "7"})
+    assert youtube_client.quota_cost(cheap, "captions.insert") == 7
 
 
 def test_the_example_settings_are_valid():

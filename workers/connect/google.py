@@ -20,13 +20,13 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
+from episodes.capabilities.youtube import YouTubeOptions
 from episodes.connections import Facts
 from episodes.models import utcnow
 
 from .base import Choice, ConnectError, Connector, Exchanged, Finished, expires, when
 
 AUTHORIZE = "https://accounts.google.com/o/oauth2/v2/auth"
-TOKEN = "https://oauth2.googleapis.com/token"
 _AUTH = "https://www.googleapis.com/auth/"
 UPLOAD, FORCE_SSL = _AUTH + "youtube.upload", _AUTH + "youtube.force-ssl"
 TESTING_REFRESH_DAYS = 7
@@ -40,6 +40,12 @@ class YouTubeConnector(Connector):
         UPLOAD: "Videos hochladen",
         FORCE_SSL: "Untertitel hochladen, Videos und Playlists verwalten"}
 
+    @property
+    def opts(self) -> YouTubeOptions:
+        """The account's options, typed (``token_url``, ``oauth_testing``; their defaults live
+        in ``episodes.capabilities.youtube``, as for the adapter)."""
+        return YouTubeOptions.model_validate(dict(self.account.options))
+
     def authorize_url(self, state: str, challenge: str, credentials: Any) -> str:
         assert self.app is not None
         query = {
@@ -52,7 +58,7 @@ class YouTubeConnector(Connector):
 
     def exchange(self, code: str, verifier: str, credentials: Any) -> Exchanged:
         assert self.app is not None
-        body = self.call("POST", self.option("token_url", TOKEN), what="den Anmeldecode", data={
+        body = self.call("POST", self.opts.token_url, what="den Anmeldecode", data={
             "grant_type": "authorization_code", "code": code,
             "client_id": self.app.require("client_id"),
             "client_secret": self.app.require("client_secret"),
@@ -71,8 +77,7 @@ class YouTubeConnector(Connector):
                    "access_token_expires_at":
                        f"{(expires(body.get('expires_in'), now=now) or now).timestamp():.0f}"}
         refresh_ends = expires(body.get("refresh_token_expires_in"), now=now)
-        if refresh_ends is None and str(self.account.options.get("oauth_testing", "")).lower() \
-                in ("1", "true", "yes", "ja"):
+        if refresh_ends is None and self.opts.oauth_testing:
             refresh_ends = expires(TESTING_REFRESH_DAYS * 86400, now=now)
         listing = self.call("GET", f"{self.account.api_base}/channels", what="die Kanalliste",
                             params={"part": "snippet", "mine": "true"},
@@ -98,4 +103,4 @@ class YouTubeConnector(Connector):
             details={"channel_id": picked["id"]}))
 
 
-__all__ = ["AUTHORIZE", "FORCE_SSL", "TOKEN", "UPLOAD", "YouTubeConnector"]
+__all__ = ["AUTHORIZE", "FORCE_SSL", "UPLOAD", "YouTubeConnector"]

@@ -62,7 +62,7 @@ import requests
 
 from config import AccountSettings
 from config.credentials import MissingCredential
-from episodes.capabilities import check_text, text_limits
+from episodes.capabilities import Options, check_text, parse_options, text_limits
 from episodes.captions import PostText, TextLimits
 
 from .errors import ConnectionLost, DeleteByHand, PlatformError
@@ -120,7 +120,8 @@ class QuotaLedger(Protocol):
 
 #: The one account noun: an adapter gets the configured account as it is (``name``, ``platform``,
 #: ``display_name``, ``api_base`` -- every endpoint is relative to it, so tests use local servers
-#: -- and ``options``, checked against ``episodes.capabilities`` at start-up); secrets stay
+#: -- and ``options``, checked against ``episodes.capabilities`` at start-up and parsed into the
+#: platform's typed options model when the adapter is built: ``Platform.opts``); secrets stay
 #: behind ``credentials``.
 Account = AccountSettings
 
@@ -238,10 +239,17 @@ class Platform(ABC):
     """Base class: public methods wrap the private hooks an adapter writes."""
 
     SPEC: ClassVar[PlatformSpec]
+    #: the account's options as the platform's frozen capability model
+    #: (``episodes.capabilities.<platform>``): typed values, and the one place defaults live.
+    #: Adapters read ``self.opts.<option>``, never ``account.options``.
+    opts: Options
 
     def __init__(self, account: Account, credentials: Credentials) -> None:
         self.account = account
         self.credentials = credentials
+        # raises ValueError with the German problems for a bad or missing option (the
+        # orchestrator hands the post to staff with them)
+        self.opts = parse_options(account)
 
     # --- checks at queue time (pure, no network) -------------------------------------------
     def check_text(self, text: PostText) -> list[str]:
@@ -259,8 +267,8 @@ class Platform(ABC):
         """Seconds a native publish time must lie ahead: ``SPEC.min_schedule_lead`` (the
         documented minimum plus a margin), unless the account sets ``min_schedule_lead`` (a test
         server with a shorter minimum, or a more careful setting)."""
-        value = self.account.options.get("min_schedule_lead")
-        return float(value) if value is not None else float(self.SPEC.min_schedule_lead)
+        own: float | None = getattr(self.opts, "min_schedule_lead", None)
+        return float(own) if own is not None else float(self.SPEC.min_schedule_lead)
 
     def text_limits(self) -> TextLimits:
         """The limits this account's text is measured against (the capability data; an

@@ -31,12 +31,15 @@ Steps (see :mod:`.base`):
 * finish parts: the German caption file (feed videos; Reels carry burned captions) after a look at
   ``GET /{video}/captions`` so a lost answer never adds a second track, then the thumbnail.
 
-Account options: ``page_id`` (required), ``video_base`` (host for Page-video uploads, default
-``api_base``: Meta calls ``graph-video`` deprecated, its SDK still uses it), ``web_base``
-(relative permalinks, default ``https://www.facebook.com``), ``format`` (``auto``|``video``|
-``reels``), ``chunk_size`` (rupload bytes per request, 0 = the rest in one request, default 0),
-``caption_locale`` (``de_DE``), ``poll_interval`` (seconds, 5). Secret: ``access_token`` (a Page
-token; it cannot be refreshed).
+Account options (``self.opts``: ``FacebookOptions`` of ``episodes.capabilities.facebook``,
+which holds the defaults): ``page_id`` (required; connecting in the dashboard fills it in),
+``video_base`` (host for Page-video uploads, default ``api_base``: Meta calls ``graph-video``
+deprecated, its SDK still uses it), ``web_base`` (relative permalinks, default
+``https://www.facebook.com``), ``format`` (``auto``|``video``|``reels``, default ``auto``),
+``chunk_size`` (rupload bytes per request, 0 = the rest in one request, default 0),
+``caption_locale`` (``de_DE``), ``poll_interval`` (seconds, 5), ``min_schedule_lead`` (seconds;
+default 600, ``SPEC.min_schedule_lead``). Secret: ``access_token`` (a Page token; it cannot be
+refreshed).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from episodes.capabilities.facebook import CAPABILITIES as CAPS
+from episodes.capabilities.facebook import FacebookOptions
 from episodes.capabilities.text import LIMITS
 
 from . import facebook_status as fs
@@ -69,7 +73,7 @@ from .errors import (
     TransientError,
 )
 from .facebook_upload import upload_page_video, upload_reel
-from .graph import caption_with_marker, classify, option_int, read_only
+from .graph import caption_with_marker, classify, read_only
 from .http import PlatformHTTP
 
 log = logging.getLogger("wtg.platforms.facebook")
@@ -77,7 +81,6 @@ log = logging.getLogger("wtg.platforms.facebook")
 #: production endpoints, for building real Accounts (calls only use the account's values)
 PRODUCTION_API_BASE = "https://graph.facebook.com/v24.0"
 PRODUCTION_VIDEO_BASE = "https://graph-video.facebook.com/v24.0"
-WEB_BASE = "https://www.facebook.com"
 
 _STATUS_FIELDS = "status,published,description,permalink_url"
 #: looks in a row that must show "processed, never publishing" before it counts as a draft
@@ -97,7 +100,8 @@ class Facebook(Platform):
         label="Facebook",
         # no official limit for video descriptions was found; 63,206 is the post limit [3p]
         text=LIMITS["facebook"],  # episodes/capabilities/text.py
-        chunk_size=0,  # rupload: the rest of the file in one request (FB-R2)
+        # rupload: the rest of the file in one request (FB-R2); the option's default
+        chunk_size=FacebookOptions.model_fields["chunk_size"].default,
         confirm_after_publish=True,
         native_scheduling=True,
         min_schedule_lead=MIN_LEAD,
@@ -110,19 +114,20 @@ class Facebook(Platform):
         confirm_deadline=2 * 3600.0,
     )
 
+    opts: FacebookOptions
+
     def __init__(self, account: Any, credentials: Any) -> None:
         super().__init__(account, credentials)
-        opts = account.options
-        self.page_id = str(opts["page_id"])
+        self.page_id = self.opts.page_id
         check = classify(self.SPEC.name, self.SPEC.label)
         self.http = PlatformHTTP(self.SPEC.name, account.api_base, check)
         self.video_http = PlatformHTTP(
-            self.SPEC.name, str(opts.get("video_base") or account.api_base), check,
+            self.SPEC.name, self.opts.video_base or account.api_base, check,
             session=self.http.session,
         )
-        self.web_base = str(opts.get("web_base", WEB_BASE)).rstrip("/")
-        self.chunk_size = option_int(opts, "chunk_size", self.SPEC.chunk_size)
-        self.poll_interval = float(opts.get("poll_interval", 5.0))
+        self.web_base = self.opts.web_base
+        self.chunk_size = self.opts.chunk_size
+        self.poll_interval = self.opts.poll_interval
 
     # --- helpers (also used by facebook_upload) ----------------------------------------------
     def auth(self) -> dict[str, str]:
@@ -138,11 +143,9 @@ class Facebook(Platform):
         recorded = ctx.remote.get("mode")
         if recorded:
             return str(recorded)
-        wanted = str(self.account.options.get("format", "auto"))
-        if wanted in ("video", "reels"):
-            return wanted
+        wanted = self.opts.format  # auto, video or reels (the model admits nothing else)
         if wanted != "auto":
-            raise ValueError(f"account option format must be auto, video or reels: {wanted!r}")
+            return wanted
         w, h = ctx.video.width, ctx.video.height
         if w is None or h is None:
             log.warning("facebook: rendition size unknown, sending it as a Page video")
@@ -351,7 +354,7 @@ class Facebook(Platform):
             log.info("facebook: video %s already has %d caption track(s)", video_id,
                      len(existing))
             return
-        locale = str(self.account.options.get("caption_locale", "de_DE"))
+        locale = self.opts.caption_locale
         name = f"{ctx.captions_srt.name.split('.')[0]}.{locale}.srt"
         with ctx.captions_srt.open("rb") as fh:
             self.http.json("POST", f"{video_id}/captions", headers=self.auth(),

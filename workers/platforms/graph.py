@@ -259,12 +259,4 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def option_int(options: Mapping[str, Any], name: str, default: int) -> int:
-    value = options.get(name, default)
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"account option {name!r} must be a whole number, got {value!r}") from None
-
-
 __all__ = ["MARKER_RESERVE", "caption_with_marker"]

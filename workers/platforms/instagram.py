@@ -24,12 +24,15 @@ sandbox serves.
 There is no caption-file API: the rendition carries burned-in subtitles (``captions="burned"``).
 No native scheduling: the scheduler publishes at the time (containers expire after 24 h).
 
-Account options: ``ig_user_id`` (required), ``hashtags_max`` (default 30, the API text; the app
-now allows only 5 -- set 5 to be safe), ``mentions_max`` (20), ``chunk_size`` (rupload bytes per
-request, 0 = the rest in one request, default 0), ``rupload_base`` (used when the container answer
-carries no ``uri``; default ``https://rupload.facebook.com``), ``share_to_feed`` (true),
-``thumb_offset_ms`` (cover frame), ``poll_interval`` (seconds, 5). Secret: ``access_token`` (a
-long-lived Facebook-Login user token, about 60 days; it cannot be refreshed by us).
+Account options (``self.opts``: ``InstagramOptions`` of ``episodes.capabilities.instagram``,
+which holds the defaults): ``ig_user_id`` (required; connecting in the dashboard fills it in),
+``hashtags_max`` (default 30, the API text; the app now allows only 5 -- set 5 to be safe) and
+``mentions_max`` (20), both read by the text check, ``chunk_size`` (rupload bytes per request,
+0 = the rest in one request, default 0), ``rupload_base`` (used when the container answer carries
+no ``uri``; default ``https://rupload.facebook.com``), ``share_to_feed`` (true),
+``thumb_offset_ms`` (cover frame; default none), ``poll_interval`` (seconds, 5). Secret:
+``access_token`` (a long-lived Facebook-Login user token, about 60 days; it cannot be refreshed
+by us).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import logging
 import re
 from typing import Any
 
+from episodes.capabilities.instagram import InstagramOptions
 from episodes.capabilities.text import LIMITS
 
 from .base import (
@@ -58,20 +62,13 @@ from .errors import (
     RejectedByPlatform,
     TransientError,
 )
-from .graph import (
-    UploadAgain,
-    caption_with_marker,
-    classify,
-    option_int,
-    read_only,
-)
+from .graph import UploadAgain, caption_with_marker, classify, read_only
 from .http import PlatformHTTP
 from .rupload import Rupload
 
 log = logging.getLogger("wtg.platforms.instagram")
 
 PRODUCTION_API_BASE = "https://graph.facebook.com/v24.0"
-PRODUCTION_RUPLOAD_BASE = "https://rupload.facebook.com"
 
 _HASHTAG = re.compile(r"(?<!\w)#\w+")
 _MENTION = re.compile(r"(?<!\w)@[\w.]+")
@@ -84,21 +81,23 @@ class Instagram(Platform):
         name="instagram",
         label="Instagram",
         text=LIMITS["instagram"],  # episodes/capabilities/text.py
-        chunk_size=0,  # rupload: the rest of the file in one request (IG-U2)
+        # rupload: the rest of the file in one request (IG-U2); the option's default
+        chunk_size=InstagramOptions.model_fields["chunk_size"].default,
         native_scheduling=False,
         # upload -> FINISHED: Meta's sample gives up after 30 looks 3 s apart; a few-minute
         # Reel normally takes well under that, but containers live 24 h, so 2 h is safe
         processing_deadline=2 * 3600.0,
     )
 
+    opts: InstagramOptions
+
     def __init__(self, account: Any, credentials: Any) -> None:
         super().__init__(account, credentials)
-        opts = account.options
-        self.ig_user = str(opts["ig_user_id"])
+        self.ig_user = self.opts.ig_user_id
         self.http = PlatformHTTP(self.SPEC.name, account.api_base,
                                  classify(self.SPEC.name, self.SPEC.label))
-        self.chunk_size = option_int(opts, "chunk_size", self.SPEC.chunk_size)
-        self.poll_interval = float(opts.get("poll_interval", 5.0))
+        self.chunk_size = self.opts.chunk_size
+        self.poll_interval = self.opts.poll_interval
 
     # --- text ----------------------------------------------------------------------------------
     # --- helpers -------------------------------------------------------------------------------
@@ -153,9 +152,8 @@ class Instagram(Platform):
             body = self.http.json("POST", f"{self.ig_user}/media", headers=self._auth(),
                                   data=self._container_form(ctx))
             new = str(body["id"])
-            base = str(self.account.options.get("rupload_base", PRODUCTION_RUPLOAD_BASE))
-            current.update(id=new, uri=str(body.get("uri") or
-                                            f"{base.rstrip('/')}/ig-api-upload/{new}"))
+            base = self.opts.rupload_base
+            current.update(id=new, uri=str(body.get("uri") or f"{base}/ig-api-upload/{new}"))
             ctx.record({"container_id": new, "upload_uri": current["uri"], "offset": 0,
                         "rupload_started": True, "uploaded": False,
                         "container_published": False, "abandoned_containers": abandoned})
@@ -172,12 +170,11 @@ class Instagram(Platform):
         ctx.record({"uploaded": True})
 
     def _container_form(self, ctx: PostContext) -> dict[str, str]:
-        opts = self.account.options
         form = {"media_type": "REELS", "upload_type": "resumable",
                 "caption": caption_with_marker(ctx.text.body, ctx.text.hashtags, ctx.marker),
-                "share_to_feed": "true" if opts.get("share_to_feed", True) else "false"}
-        if opts.get("thumb_offset_ms") is not None:
-            form["thumb_offset"] = str(option_int(opts, "thumb_offset_ms", 0))
+                "share_to_feed": "true" if self.opts.share_to_feed else "false"}
+        if self.opts.thumb_offset_ms is not None:
+            form["thumb_offset"] = str(self.opts.thumb_offset_ms)
         return form
 
     def _held(self, uri: str) -> int | None:

@@ -19,14 +19,18 @@ servers), measured against the server's clock (``Date`` header): a server whose 
 gets the time shifted by that much, so it publishes at the slot in real time. A 422 about the
 schedule (too soon, 25 a day, 300 in all) is ``ScheduleTooClose`` too.
 
-Account options (``account.options``):
+Account options (``self.opts``: ``MastodonOptions`` of ``episodes.capabilities.mastodon``,
+which holds the defaults):
 
     visibility         public | unlisted | private | direct (default ``public``)
     max_characters     the instance's status limit; overrides what ``check_credentials`` read
-                       from ``/api/v2/instance`` (default 500)
+                       from ``/api/v2/instance`` (default: that, else 500; read by the text
+                       check, and learned by connecting in the dashboard)
     poll_interval      seconds suggested between media polls (default 5)
-    account_id         the posting account's id; read from ``verify_credentials`` when missing
-    min_schedule_lead  seconds; native scheduling only this far ahead (default 420)
+    account_id         the posting account's id (connecting in the dashboard fills it in);
+                       read from ``verify_credentials`` when missing
+    min_schedule_lead  seconds; native scheduling only this far ahead (default 420,
+                       ``SPEC.min_schedule_lead``)
 
 Secret: ``access_token`` (scopes ``write:media write:statuses read:accounts read:statuses``).
 Mastodon tokens do not expire; a revoked one gives 401 -> ``CredentialsExpired``.
@@ -52,6 +56,8 @@ from typing import Any
 import requests
 
 from episodes.capabilities import text_limits
+from episodes.capabilities.mastodon import CAPABILITIES as CAPS
+from episodes.capabilities.mastodon import MastodonOptions
 from episodes.capabilities.text import LIMITS
 from episodes.captions import TextLimits
 
@@ -77,14 +83,13 @@ from .errors import (
 from .http import PlatformHTTP, read_chunks, retry_after_seconds
 from .mastodon_find import IDEMPOTENCY_WINDOW, NAME, Reconciler
 
-#: documented minimum lead of ``scheduled_at`` (statuses.md) ...
-SERVER_MIN_LEAD = 300.0
+#: documented minimum lead of ``scheduled_at`` (statuses.md; the capability data) ...
+SERVER_MIN_LEAD = CAPS.min_schedule_lead.total_seconds()
 #: ... plus a margin for clock skew, latency and the orchestrator's retries
 MIN_SCHEDULE_LEAD = SERVER_MIN_LEAD + 120.0
 #: a server clock further ahead than this (seconds) shifts ``scheduled_at``; beyond an hour the
 #: ``Date`` header is not trusted (a proxy's clock, a broken server)
 SKEW_TOLERANCE, SKEW_LIMIT = 2.0, 3600.0
-VISIBILITIES = ("public", "unlisted", "private", "direct")
 DESCRIPTION_LIMIT = 1500
 _NOT_READY = "not finished processing"
 
@@ -193,6 +198,8 @@ class Mastodon(Platform):
         confirm_deadline=3600.0,  # the scheduler job runs every 5 min and posts at the time
     )
 
+    opts: MastodonOptions
+
     def __init__(self, account: Any, credentials: Any) -> None:
         super().__init__(account, credentials)
         self.http = PlatformHTTP(NAME, account.api_base, classify)
@@ -224,16 +231,6 @@ class Mastodon(Platform):
             raise ProtocolError(NAME, f"expected JSON, got {resp.text[:200]!r}",
                                 status=resp.status_code) from None
 
-    def _visibility(self) -> str:
-        value = str(self.account.options.get("visibility", "public"))
-        if value not in VISIBILITIES:
-            raise RejectedByPlatform(
-                NAME, f"visibility {value!r}", code="bad_option",
-                message_de=f"Mastodon-Konto {self.account.name}: Sichtbarkeit {value!r} gibt es "
-                           f"nicht (erlaubt: {', '.join(VISIBILITIES)}). Bitte Einstellung prüfen.",
-            )
-        return value
-
     def learned_options(self) -> dict[str, str]:
         return {"max_characters": str(self._instance_max)} if self._instance_max else {}
 
@@ -241,14 +238,11 @@ class Mastodon(Platform):
         """The capability data, with the instance's own ``max_characters`` once learned."""
         return text_limits(self.account, instance_max=self._instance_max)
 
-    def _poll_interval(self) -> float:
-        return float(self.account.options.get("poll_interval", 5.0))
-
     def own_account_id(self, *, fresh: bool = False) -> str:
         if fresh or self._account_id is None:
-            configured = self.account.options.get("account_id")
+            configured = self.opts.account_id
             if configured and not fresh:
-                self._account_id = str(configured)
+                self._account_id = configured
             else:
                 me = self.json("GET", "/api/v1/accounts/verify_credentials")
                 self._account_id = str(me["id"])
@@ -301,7 +295,7 @@ class Mastodon(Platform):
             ctx.record({"media_ready": True})
             return Processing(state=ProcessingState.READY)
         return Processing(state=ProcessingState.PENDING, detail="processing",
-                          retry_after=self._poll_interval())
+                          retry_after=self.opts.poll_interval)
 
     def _publish(self, ctx: PostContext) -> Published:
         ids = self.find.ids(ctx)
@@ -377,7 +371,7 @@ class Mastodon(Platform):
         form: list[tuple[str, str]] = [
             ("status", ctx.text.body),
             ("media_ids[]", str(ctx.remote["media_id"])),
-            ("visibility", self._visibility()),
+            ("visibility", self.opts.visibility),
             ("language", ctx.text.language or "de"),
         ]
         if send_at is not None:  # whole seconds, rounded up: never a moment early

@@ -27,11 +27,12 @@ Chunk rules (media transfer guide): ``total_chunk_count = floor(video_size / chu
 chunk 5–64 MB except the last, which takes the remainder (up to 128 MB); videos under 5 MB in one
 chunk; at most 1000 chunks; sequential. :func:`plan_chunks` implements them.
 
-Account options: ``audited`` (default false: an unaudited app may only post ``SELF_ONLY``),
-``privacy_level`` (default ``PUBLIC_TO_EVERYONE``; used when audited and only if creator info
-offers it), ``chunk_size`` (default 10 000 000 bytes; real TikTok needs 5–64 MB, smaller only
-against the sandbox), ``poll_interval`` (default 10 s), ``web_base`` (default
-``https://www.tiktok.com``, for post links).
+Account options (``self.opts``: ``TikTokOptions`` of ``episodes.capabilities.tiktok``, which
+holds the defaults and bounds): ``audited`` (default false: an unaudited app may only post
+``SELF_ONLY``), ``privacy_level`` (default ``PUBLIC_TO_EVERYONE``; used when audited and only if
+creator info offers it), ``chunk_size`` (default 10 000 000 bytes, at most 64 000 000; real TikTok
+needs 5–64 MB, smaller only against the sandbox), ``poll_interval`` (default 10 s), ``web_base``
+(default ``https://www.tiktok.com``, for post links).
 
 Secrets: ``access_token``, ``refresh_token``, ``client_key``, ``client_secret``. After a refresh
 both new tokens are persisted with one ``credentials.update`` before the new access token is used.
@@ -44,6 +45,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from episodes.capabilities.text import LIMITS, TIKTOK_TITLE_MAX
+from episodes.capabilities.tiktok import TikTokOptions
 
 from .base import (
     Platform,
@@ -66,11 +68,10 @@ from .errors import (
     RejectedByPlatform,
 )
 from .http import PlatformHTTP, retry_after_seconds
-from .tiktok_chunks import DEFAULT_CHUNK, MAX_CHUNK, FileSlice, chunk_range, plan_chunks
+from .tiktok_chunks import FileSlice, chunk_range, plan_chunks
 
 NAME = "tiktok"
 TITLE_MAX = TIKTOK_TITLE_MAX  # UTF-16 code units (episodes/capabilities/text.py)
-PUBLIC = "PUBLIC_TO_EVERYONE"
 PRIVATE = "SELF_ONLY"
 _REFRESH_LOCK = threading.Lock()
 _AUTH_CODES = {"access_token_invalid", "scope_not_authorized", "scope_permission_missed",
@@ -147,12 +148,14 @@ class TikTok(Platform):
         name=NAME,
         label="TikTok",
         text=LIMITS["tiktok"],  # episodes/capabilities/text.py
-        chunk_size=DEFAULT_CHUNK,
+        chunk_size=TikTokOptions.model_fields["chunk_size"].default,  # the option's default
         refreshable_tokens=True,
         upload_publishes=True,
         processing_deadline=3600.0,  # status page: < 30 s for 512 MB, > 2 min for 4 GB
         confirm_deadline=3 * 3600.0,  # moderation "usually within one minute ... a few hours"
     )
+
+    opts: TikTokOptions
 
     def __init__(self, account: Any, credentials: Any) -> None:
         super().__init__(account, credentials)
@@ -222,7 +225,7 @@ class TikTok(Platform):
                            f"Konto erlaubt höchstens {max_seconds} Sekunden.",
             )
         size = ctx.video.size
-        chunk_size, count = plan_chunks(size, self._chunk_option())
+        chunk_size, count = plan_chunks(size, self.opts.chunk_size)
         payload = {
             "post_info": {
                 "title": ctx.text.body,
@@ -306,7 +309,7 @@ class TikTok(Platform):
             return Processing(state=ProcessingState.PUBLISHED)
         self._raise_terminal(status)
         return Processing(state=ProcessingState.PENDING, detail=str(state),
-                          retry_after=float(self.account.options.get("poll_interval", 10.0)))
+                          retry_after=self.opts.poll_interval)
 
     @staticmethod
     def _raise_terminal(status: Mapping[str, Any]) -> None:
@@ -360,7 +363,7 @@ class TikTok(Platform):
             private = ctx.remote.get("privacy_level") == PRIVATE
             return Published(remote_id=publish_id, url="", public=private)
         post_id = str(ids[0])
-        web = str(self.account.options.get("web_base", "https://www.tiktok.com")).rstrip("/")
+        web = self.opts.web_base
         user = ctx.remote.get("username") or ""
         url = f"{web}/@{user}/video/{post_id}"
         if ctx.remote.get("post_id") != post_id:
@@ -371,8 +374,7 @@ class TikTok(Platform):
 
     def _privacy(self, creator: Mapping[str, Any]) -> str:
         offered = [str(x) for x in creator.get("privacy_level_options") or []]
-        audited = _truthy(self.account.options.get("audited", False))
-        wanted = str(self.account.options.get("privacy_level", PUBLIC)) if audited else PRIVATE
+        wanted = self.opts.privacy_level if self.opts.audited else PRIVATE
         if wanted not in offered:
             raise RejectedByPlatform(
                 NAME, f"privacy {wanted} not in {offered}", code="privacy_level_option_mismatch",
@@ -384,19 +386,5 @@ class TikTok(Platform):
             )
         return wanted
 
-    def _chunk_option(self) -> int:
-        value = int(self.account.options.get("chunk_size", DEFAULT_CHUNK))
-        if not 0 < value <= MAX_CHUNK:
-            raise RejectedByPlatform(
-                NAME, f"chunk_size {value}", code="bad_option",
-                message_de=f"TikTok-Konto {self.account.name}: chunk_size muss zwischen 5 und "
-                           "64 MB liegen. Bitte Einstellung prüfen.",
-            )
-        return value
 
-
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "ja")
-
-
-__all__ = ["DEFAULT_CHUNK", "TikTok", "UploadExpired", "chunk_range", "classify", "plan_chunks"]
+__all__ = ["TikTok", "UploadExpired", "chunk_range", "classify", "plan_chunks"]

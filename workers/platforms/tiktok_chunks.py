@@ -8,13 +8,13 @@ from typing import Any
 
 from .http import read_chunks
 
-DEFAULT_CHUNK = 10_000_000  # 5–64 MB under either reading of "MB"
-MAX_CHUNK = 64_000_000
 MAX_CHUNKS = 1000
 
 
-def plan_chunks(video_size: int, chunk_size: int = DEFAULT_CHUNK) -> tuple[int, int]:
-    """``(chunk_size, total_chunk_count)`` for a video, per the media transfer guide."""
+def plan_chunks(video_size: int, chunk_size: int) -> tuple[int, int]:
+    """``(chunk_size, total_chunk_count)`` for a video, per the media transfer guide;
+    ``chunk_size`` is the account's option (``TikTokOptions.chunk_size``: default and bounds
+    live in ``episodes.capabilities.tiktok``)."""
     if video_size <= 0:
         raise ValueError("empty video")
     if video_size <= chunk_size:

@@ -42,6 +42,7 @@ from typing import Any
 import requests
 
 from episodes.capabilities.text import LIMITS
+from episodes.capabilities.youtube import YouTubeOptions
 
 from .base import (
     Account,
@@ -95,7 +96,7 @@ class YouTube(ResumableUpload, Platform):
         name=PLATFORM,
         label="YouTube",
         text=LIMITS["youtube"],  # episodes/capabilities/text.py
-        chunk_size=8 * 1024 * 1024,
+        chunk_size=YouTubeOptions.model_fields["chunk_size"].default,  # the option's default
         native_scheduling=True,
         min_schedule_lead=MIN_SCHEDULE_LEAD,
         max_schedule_lead=None,  # none documented
@@ -103,11 +104,12 @@ class YouTube(ResumableUpload, Platform):
         confirm_deadline=3600.0,  # YouTube flips private -> public at publishAt
     )
 
+    opts: YouTubeOptions
+
     def __init__(self, account: Account, credentials: Credentials,
                  session: requests.Session | None = None) -> None:
         super().__init__(account, credentials)
-        self.client = YouTubeClient(account, credentials, session)
-        self.options = self.client.options
+        self.client = YouTubeClient(account, credentials, session, opts=self.opts)
 
     # --- text ---------------------------------------------------------------------------------
     # --- steps --------------------------------------------------------------------------------
@@ -169,7 +171,7 @@ class YouTube(ResumableUpload, Platform):
             raise ProcessingFailed(PLATFORM, "video not found", code="deleted")
         current = video.get("status") or {}
         at = ctx.scheduled_at
-        seen = _visibility(current, self.options.publish_privacy)
+        seen = _visibility(current, self.opts.publish_privacy)
         if seen == "public":
             return self._published(ctx, vid, public=True)  # an earlier publish went through
         if at is not None and current.get("publishAt") and _same_time(current["publishAt"], at):
@@ -180,7 +182,7 @@ class YouTube(ResumableUpload, Platform):
             raise TransientError(PLATFORM, "still processing", code="notProcessed", message_de=(
                 "YouTube verarbeitet das Video noch; wtg veröffentlicht es, sobald es fertig ist."))
         if at is None:
-            status = self._status(self.options.publish_privacy)
+            status = self._status(self.opts.publish_privacy)
         else:
             status = self._status("private")
             status["publishAt"] = self._publish_at(at)
@@ -225,7 +227,7 @@ class YouTube(ResumableUpload, Platform):
                     "später erneut.")) from exc
         if video is None:
             return None
-        seen = _visibility(video.get("status") or {}, self.options.publish_privacy)
+        seen = _visibility(video.get("status") or {}, self.opts.publish_privacy)
         if seen == "none":
             return None  # uploaded, never published
         return self._published(ctx, str(vid), public=seen == "public")
@@ -300,11 +302,11 @@ class YouTube(ResumableUpload, Platform):
     def _status(self, privacy: str) -> dict[str, Any]:
         """The whole ``status`` part (videos.update replaces it: every field is sent)."""
         return {"privacyStatus": privacy, "selfDeclaredMadeForKids": False,
-                "containsSyntheticMedia": self.options.contains_synthetic_media,
+                "containsSyntheticMedia": self.opts.contains_synthetic_media,
                 "embeddable": True, "license": "youtube", "publicStatsViewable": True}
 
     def _published(self, ctx: PostContext, vid: str, *, public: bool) -> Published:
-        url = self.options.watch_url + vid
+        url = self.opts.watch_url + vid
         if ctx.remote.get("published_url") != url:
             ctx.record({"published_url": url})
         return Published(remote_id=vid, url=url, public=public)

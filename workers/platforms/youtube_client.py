@@ -1,4 +1,4 @@
-"""The YouTube adapter's connection: account options, quota costs, the error table, OAuth.
+"""The YouTube adapter's connection: quota costs, the error table, OAuth.
 
 Everything that decides *how* one request to the YouTube Data API v3 is sent and how its answer
 is read lives here; :mod:`.youtube` decides *which* requests make a post.
@@ -11,7 +11,8 @@ Quotas reset at midnight Pacific time. Every cost is an account option, so a cha
 a settings change here. ``ctx.quota`` (one ledger per account) is charged with the method name as
 ``what``; a ledger that keeps Google's two buckets can route ``"videos.insert"`` to its own.
 
-Account options (``Account.options``), all optional:
+Account options: the typed model ``YouTubeOptions`` of ``episodes.capabilities.youtube`` (the
+one place their defaults live), all optional; the client reads it as ``self.opts``:
 
     upload_base          upload endpoint root; default: api_base with /youtube/v3 ->
                          /upload/youtube/v3 (https://www.googleapis.com/upload/youtube/v3)
@@ -27,23 +28,29 @@ Account options (``Account.options``), all optional:
                          the page still say 2 MB, so the default stays conservative)
     watch_url            prefix of the public URL ("https://www.youtube.com/watch?v=")
     min_schedule_lead    seconds ``publishAt`` must lie ahead (900; nearer: ScheduleTooClose)
-    daily_quota_units / daily_upload_calls           10000 / 100 (the first is also what
-                         workers.publishing.DbQuota reads)
-    cost_videos_insert 1, cost_videos_list 1, cost_videos_update 50, cost_captions_insert 400,
-    cost_captions_list 50, cost_thumbnails_set 50, cost_playlist_items_insert 50,
-    cost_playlist_items_list 1, cost_channels_list 1
+    cost_videos_insert 1, cost_videos_list 1, cost_videos_update 50, cost_videos_delete 50,
+    cost_captions_insert 400, cost_captions_list 50, cost_thumbnails_set 50,
+    cost_playlist_items_insert 50, cost_playlist_items_list 1, cost_channels_list 1
+
+Read elsewhere: ``playlist_id`` (the orchestrator), ``daily_quota_units`` (10000) and
+``quota_timezone`` (the ledger, ``workers.publishing.DbQuota``), ``upload_quota_units`` (600,
+pre-flight), ``oauth_testing`` (the connect flow, ``workers.connect.google``).
+``daily_upload_calls`` (100, Google's separate ``videos.insert`` bucket) is accepted but not
+counted by wtg's ledger.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import requests
+
+from episodes.capabilities import parse_options
+from episodes.capabilities.youtube import YouTubeOptions
 
 from .base import Account, Credentials, QuotaLedger
 from .errors import (
@@ -58,86 +65,22 @@ from .errors import (
 from .http import PlatformHTTP, retry_after_seconds
 
 PLATFORM = "youtube"
-RESUMABLE_UNIT = 256 * 1024
-DEFAULT_TOKEN_URL = "https://oauth2.googleapis.com/token"
 SCOPE_FORCE_SSL = "https://www.googleapis.com/auth/youtube.force-ssl"
 PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
-@dataclass(frozen=True, kw_only=True)
-class QuotaCosts:
-    """Units per call and the daily allocations (account options ``daily_*``/``cost_*``)."""
-
-    daily_units: int = 10_000
-    daily_uploads: int = 100
-    videos_insert: int = 1
-    videos_list: int = 1
-    videos_update: int = 50
-    videos_delete: int = 50
-    captions_insert: int = 400
-    captions_list: int = 50
-    thumbnails_set: int = 50
-    playlist_items_insert: int = 50
-    playlist_items_list: int = 1
-    channels_list: int = 1
-
-    def per_post(self, *, polls: int = 10) -> int:
-        """Units one post needs from upload to playlist (for the pre-flight check): insert,
-        ``polls`` videos.list, publish (list + update), captions, thumbnail, playlist."""
-        return (self.videos_insert + (polls + 1) * self.videos_list + self.videos_update
-                + self.captions_insert + self.thumbnails_set + self.playlist_items_insert)
-
-    def of(self, method: str) -> int:
-        """Cost of ``"videos.insert"``, ``"playlistItems.list"`` ... (unknown methods: 1)."""
-        key = method.replace(".", "_").replace("playlistItems", "playlist_items")
-        return int(getattr(self, key, 1))
+def quota_cost(opts: YouTubeOptions, method: str) -> int:
+    """Units ``"videos.insert"``, ``"playlistItems.list"`` ... cost: the account's ``cost_*``
+    option (unknown methods: 1)."""
+    key = "cost_" + method.replace(".", "_").replace("playlistItems", "playlist_items")
+    return int(getattr(opts, key, 1))
 
 
-@dataclass(frozen=True, kw_only=True)
-class YouTubeOptions:
-    """What the adapter reads from ``Account.options`` (see the module docstring)."""
-
-    upload_base: str
-    token_url: str = DEFAULT_TOKEN_URL
-    chunk_size: int = 8 * 1024 * 1024
-    category_id: str = "29"  # Nonprofits & Activism
-    publish_privacy: str = "public"
-    notify_subscribers: bool = True
-    contains_synthetic_media: bool = False
-    language: str = "de"
-    caption_name: str = "Deutsch"
-    thumbnail_max_bytes: int = 2 * 1024 * 1024
-    watch_url: str = "https://www.youtube.com/watch?v="
-    costs: QuotaCosts = field(default_factory=QuotaCosts)
-
-    @classmethod
-    def from_account(cls, account: Account) -> YouTubeOptions:
-        o = dict(account.options)
-        api = account.api_base.rstrip("/")
-        upload = o.get("upload_base") or api.replace("/youtube/v3", "/upload/youtube/v3")
-        costs = QuotaCosts(**{
-            k: int(o[f"cost_{k}"]) for k in QuotaCosts.__dataclass_fields__ if f"cost_{k}" in o
-        } | {k: int(o[opt]) for k, opt in (("daily_units", "daily_quota_units"),
-                                            ("daily_uploads", "daily_upload_calls")) if opt in o})
-        kw: dict[str, Any] = {k: o[k] for k in (
-            "token_url", "category_id", "publish_privacy", "language", "caption_name",
-            "watch_url") if o.get(k)}
-        for k in ("notify_subscribers", "contains_synthetic_media"):
-            if k in o:
-                kw[k] = str(o[k]).lower() in ("1", "true", "yes", "ja")
-        for k in ("chunk_size", "thumbnail_max_bytes"):
-            if k in o:
-                kw[k] = int(o[k])
-        opts = cls(upload_base=upload.rstrip("/"), costs=costs, **kw)
-        if opts.chunk_size <= 0 or opts.chunk_size % RESUMABLE_UNIT:
-            raise ValueError(
-                f"Konto {account.name}: chunk_size {opts.chunk_size} ist kein Vielfaches von "
-                "262144 Bytes (256 KiB); YouTube lehnt solche Teilstücke ab."
-            )
-        if opts.publish_privacy not in ("public", "unlisted"):
-            raise ValueError(f"Konto {account.name}: publish_privacy muss public oder unlisted "
-                             "sein.")
-        return opts
+def upload_base(opts: YouTubeOptions, api_base: str) -> str:
+    """The upload root: the ``upload_base`` option, else ``api_base`` with ``/youtube/v3`` ->
+    ``/upload/youtube/v3``."""
+    base = opts.upload_base or api_base.rstrip("/").replace("/youtube/v3", "/upload/youtube/v3")
+    return base.rstrip("/")
 
 
 def next_pacific_midnight(now: datetime | None = None) -> datetime:
@@ -221,17 +164,20 @@ class YouTubeClient:
     """One account's authorised, quota-checked requests through the HTTP chokepoint."""
 
     def __init__(self, account: Account, credentials: Credentials,
-                 session: requests.Session | None = None) -> None:
+                 session: requests.Session | None = None, *,
+                 opts: YouTubeOptions | None = None) -> None:
         self.account = account
         self.credentials = credentials
-        self.options = YouTubeOptions.from_account(account)
+        #: the account's options (the adapter passes the model it parsed)
+        self.opts = opts if opts is not None else cast(YouTubeOptions, parse_options(account))
+        self.upload_base = upload_base(self.opts, account.api_base)
         self.http = PlatformHTTP(PLATFORM, account.api_base, classify, session=session)
 
     def api(self, path: str) -> str:
         return self.http.url(path)
 
     def upload_url(self, path: str) -> str:
-        return f"{self.options.upload_base}/{path.lstrip('/')}"
+        return f"{self.upload_base}/{path.lstrip('/')}"
 
     # --- OAuth --------------------------------------------------------------------------------
     def access_token(self) -> str:
@@ -251,7 +197,7 @@ class YouTubeClient:
         except KeyError as exc:
             raise CredentialsExpired(PLATFORM, "missing credential", message_de=(
                 str(exc.args[0]) if exc.args else None)) from None
-        body = self.http.json("POST", self.options.token_url, data=form, ok=(200,))
+        body = self.http.json("POST", self.opts.token_url, data=form, ok=(200,))
         token = body.get("access_token") if isinstance(body, dict) else None
         if not token:
             raise CredentialsExpired(PLATFORM, "token endpoint answered without access_token")
@@ -269,7 +215,7 @@ class YouTubeClient:
         A 401 refreshes the access token and sends the request once more (unless
         ``refresh_on_401`` is False: then CredentialsExpired(401) reaches the caller).
         """
-        cost = self.options.costs.of(what) if what else 0
+        cost = quota_cost(self.opts, what) if what else 0
         if quota is not None and cost:
             left = quota.remaining()
             if left < cost:

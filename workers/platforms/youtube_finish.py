@@ -23,7 +23,7 @@ def finish_caption(client: YouTubeClient, ctx: PostContext, vid: str) -> None:
     """captions.insert of ``ctx.captions_srt`` (needs youtube.force-ssl), once."""
     if ctx.captions_srt is None or ctx.remote.get("caption_id"):
         return
-    o = client.options
+    o = client.opts
     if ctx.remote.get("caption_pending") and _existing_caption(client, ctx, vid):
         return
     ctx.record({"caption_pending": True})
@@ -73,8 +73,8 @@ def _existing_caption(client: YouTubeClient, ctx: PostContext, vid: str) -> bool
                              params={"part": "snippet", "videoId": vid}).json()["items"]
     for item in items:
         snip = item.get("snippet") or {}
-        if (snip.get("language"), snip.get("name")) == (client.options.language,
-                                                         client.options.caption_name):
+        if (snip.get("language"), snip.get("name")) == (client.opts.language,
+                                                         client.opts.caption_name):
             ctx.record({"caption_id": item["id"], "caption_pending": False})
             return True
     return False
@@ -87,7 +87,7 @@ def finish_thumbnail(client: YouTubeClient, ctx: PostContext, vid: str) -> None:
     data = ctx.thumbnail.read_bytes()
     mime = "image/jpeg" if data[:3] == b"\xff\xd8\xff" else (
         "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "")
-    limit = client.options.thumbnail_max_bytes
+    limit = client.opts.thumbnail_max_bytes
     if not mime or len(data) > limit:
         raise RejectedByPlatform(PLATFORM, f"thumbnail {len(data)} bytes {mime or '?'}",
                                  code="thumbnail", message_de=(

@@ -23,14 +23,16 @@ from .http import read_chunks
 from .youtube_client import PLATFORM
 
 if TYPE_CHECKING:
-    from .youtube_client import YouTubeClient, YouTubeOptions
+    from episodes.capabilities.youtube import YouTubeOptions
+
+    from .youtube_client import YouTubeClient
 
 
 class ResumableUpload:
     """videos.insert with ``uploadType=resumable``."""
 
     client: YouTubeClient
-    options: YouTubeOptions
+    opts: YouTubeOptions
 
     if TYPE_CHECKING:  # provided by the adapter
         def _status(self, privacy: str) -> dict[str, Any]: ...
@@ -38,7 +40,7 @@ class ResumableUpload:
         def check_text(self, text: Any) -> list[str]: ...
 
     def _start_session(self, ctx: PostContext) -> str:
-        o = self.options
+        o = self.opts
         body = {"snippet": {"title": ctx.text.title, "description": ctx.text.body,
                             "tags": tags_with_marker(ctx.text, ctx.marker),
                             "categoryId": o.category_id, "defaultLanguage": o.language,
@@ -95,7 +97,7 @@ class ResumableUpload:
         size, stalls = ctx.video.size, 0
         with open(ctx.video.path, "rb") as fh:
             while offset is not None:
-                start, data = next(read_chunks(fh, offset, size, self.options.chunk_size))
+                start, data = next(read_chunks(fh, offset, size, self.opts.chunk_size))
                 crange = f"bytes {start}-{start + len(data) - 1}/{size}"
                 try:
                     resp = self._put(ctx, url, crange, data)
