@@ -68,7 +68,8 @@ class Proc:
 @click.option("--episodes", type=click.IntRange(1, 11), default=11, show_default=True)
 @click.option("--week-seconds", type=float, default=4.0, show_default=True,
               help="So viele Sekunden dauert eine Woche in der Demo.")
-@click.option("--clip-seconds", type=float, default=2.0, show_default=True)
+@click.option("--clip-seconds", type=float, default=3.5, show_default=True,
+              help="Länge der Testclips (Reels und Instagram: mindestens 3 s).")
 @click.option("--stall-minutes", type=click.FloatRange(0.1), default=3.0, show_default=True,
               help="Aufgeben, wenn sich so lange nichts bewegt (keine feste Zeitgrenze).")
 @click.option("--full-size", is_flag=True,

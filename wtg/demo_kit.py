@@ -1,8 +1,8 @@
 """What the demo brings along: its clips and subtitle files, smaller rendition profiles, the
 logins that survive a restart, and the watch that tells a stall from slow progress.
 
-* Clips: a landscape camera, vertical phone clips and a 4:3 camera (``SHAPES``), each a couple of
-  seconds with a tone, plus a German SRT file.
+* Clips: a landscape camera, vertical phone clips and a 4:3 camera (``SHAPES``), 3.5 s by
+  default (the shortest Reels and Instagram take is 3 s) with a tone, plus a German SRT file.
 * Profiles: the shipped ``config/media.toml`` with every frame made smaller (``demo_profiles``):
   the same profiles, caption modes, platforms and checks, a fraction of the pixels to encode.
 * Logins: ``DemoAccess`` keeps the dashboard's secret key and the two staff passwords in
@@ -32,9 +32,11 @@ from episodes.capabilities.video import VIDEO
 
 REPO = Path(__file__).resolve().parent.parent
 MEDIA_TOML = REPO / "config" / "media.toml"
-#: some sources deliberately of another shape: vertical phone clips and a 4:3 camera
-SHAPES = {3: "360x640", 7: "360x640", 5: "480x360"}
-LANDSCAPE = "640x360"
+#: some sources deliberately of another shape: vertical phone clips and a 4:3 camera. Each as
+#: small as every platform's minimum allows (Reels: 540x960 and as many pixels), so season load
+#: has nothing to say about them; the renditions are the smaller demo profiles.
+SHAPES = {3: "540x960", 7: "540x960", 5: "960x720"}
+LANDSCAPE = "960x540"
 SUBTITLES = (
     "Willkommen bei „Wir tun GUTes“ aus {place}!",
     "Hier packen Nachbarinnen und Nachbarn gemeinsam an – für ein gutes Miteinander.",
