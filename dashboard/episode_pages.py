@@ -165,7 +165,10 @@ async def upload_source(request: Request, episode_id: RowId,
     assert got.part_path is not None and got.final_path is not None
     final = got.final_path.with_suffix(video_suffix(got.filename))
     got.part_path.rename(final)
-    checked = await run_in_threadpool(check_stored_video, final, got.filename)
+    checked = await run_in_threadpool(
+        lambda: check_stored_video(final, got.filename,
+                                   profiles_file=deps.settings.media_profiles_file,
+                                   branding=deps.settings.media_branding))
     if checked.path is None:
         return _page(request, staff, episode_id, status=422, errors=checked.errors,
                      warnings=checked.warnings)

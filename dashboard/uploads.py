@@ -131,11 +131,13 @@ def accept_video(stream: BinaryIO, filename: str | None, directory: Path) -> Che
     return check_stored_video(path, filename)
 
 
-def check_stored_video(path: Path, filename: str | None) -> Checked:
-    """Probe a stored source clip with the same checks as a season load; errors reject it
-    (file removed), warnings are kept."""
+def check_stored_video(path: Path, filename: str | None, *,
+                       profiles_file: Path | None = None, branding: bool = False) -> Checked:
+    """Probe a stored source clip with the same checks as a season load (the configured
+    profiles, the cards when branding is on); errors reject it (file removed), warnings are
+    kept."""
     shown = client_name(filename)
-    checked = check_video(path, load_profiles().values())
+    checked = check_video(path, load_profiles(profiles_file).values(), branding=branding)
     errors = [m.replace(path.name, shown) for m in checked.errors]
     warnings = [m.replace(path.name, shown) for m in checked.warnings]
     if errors or checked.info is None:

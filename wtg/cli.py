@@ -152,7 +152,8 @@ def season_load(ctx: Ctx, file: Path, check: bool, no_media: bool) -> None:
     file = file or ctx.settings.season_file
     known = {a.name for a in ctx.settings.accounts}
     # the dashboard upload's checks on every named video and subtitle file
-    media_check = SeasonMediaCheck(load_profiles(ctx.settings.media_profiles_file).values())
+    media_check = SeasonMediaCheck(load_profiles(ctx.settings.media_profiles_file).values(),
+                                   branding=ctx.settings.media_branding)
     try:
         spec = parse_season(file, known_accounts=known, media_check=media_check)
         too_long = spec_text_problems(ctx.settings, spec)

@@ -124,3 +124,18 @@ def test_cli_prints_notes_of_a_good_load(tmp_path: Path, media: dict[str, Path])
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Hinweis: Folge 1, Feld 'subtitles': 1 überlappende Untertitel wurden gekürzt." \
         in run.stdout
+
+
+def test_duration_limits_count_the_cards_when_branding_is_on(tmp_path: Path) -> None:
+    """A 2 s narrated clip is too short for Reels and Instagram (3 s) on its own, but not with
+    its intro and end card: season load (and the upload, the same check) says so only when the
+    cards are not added, as the media step will render it."""
+    from tests.media.corpus import make_clip
+
+    clip = make_clip(tmp_path / "kurz.mp4", duration=2.0, size=(540, 960))
+    profiles = load_profiles().values()
+    bare = SeasonMediaCheck(profiles)(clip, None)
+    carded = SeasonMediaCheck(profiles, branding=True)(clip, None)
+    assert any("nimmt diese Länge nicht an" in n for n in bare.notes.get("video", [])), bare
+    assert not any("nimmt diese Länge nicht an" in n for n in carded.notes.get("video", [])), \
+        carded

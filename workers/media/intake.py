@@ -18,7 +18,7 @@ from episodes.season import MediaFindings
 from episodes.subtitle_check import SubtitleCheck, check_subtitle_file
 from workers.media.probe import ProbeInfo, probe, validate
 from workers.media.problems import MediaError, Problem
-from workers.media.profiles import Profile
+from workers.media.profiles import Profile, card_seconds_added
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,28 +37,32 @@ class VideoCheck:
         return [p.message_de for p in self.problems if not p.is_error]
 
 
-def check_video(path: Path, profiles: Iterable[Profile]) -> VideoCheck:
-    """Probe and validate a source clip; never raises for a bad file."""
+def check_video(path: Path, profiles: Iterable[Profile], *, branding: bool = False) -> VideoCheck:
+    """Probe and validate a source clip; never raises for a bad file. With ``branding`` the
+    duration limits apply to the clip with its intro and end card, as it will be posted."""
+    profiles = list(profiles)
     try:
         info = probe(Path(path))
     except MediaError as exc:
         return VideoCheck(info=None, problems=(exc.to_problem(),))
-    return VideoCheck(info=info, problems=tuple(validate(info, profiles)))
+    added = card_seconds_added(profiles, branding=branding)
+    return VideoCheck(info=info, problems=tuple(validate(info, profiles, added_seconds=added)))
 
 
 class SeasonMediaCheck:
     """``episodes.season.MediaCheck`` for ``wtg season load``: the upload's checks on the files
     a season file names."""
 
-    def __init__(self, profiles: Iterable[Profile]) -> None:
+    def __init__(self, profiles: Iterable[Profile], *, branding: bool = False) -> None:
         self.profiles = list(profiles)
+        self.branding = branding
 
     def __call__(self, video: Path | None, subtitles: Path | None) -> MediaFindings:
         errors: dict[str, list[str]] = {}
         notes: dict[str, list[str]] = {}
         duration = None
         if video is not None:
-            checked = check_video(video, self.profiles)
+            checked = check_video(video, self.profiles, branding=self.branding)
             duration = checked.info.duration if checked.info else None
             errors["video"], notes["video"] = checked.errors, checked.warnings
         if subtitles is not None:

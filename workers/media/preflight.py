@@ -14,7 +14,7 @@ from typing import Any
 from episodes.subtitles import SubtitleError, load_subtitles
 from workers.media.probe import ProbeInfo, probe, validate
 from workers.media.problems import Code, MediaError, Problem, Severity, missing_subtitles
-from workers.media.profiles import Profile
+from workers.media.profiles import Profile, card_seconds_added
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,8 +46,8 @@ def preflight(
     except MediaError as exc:
         problems.append(exc.to_problem())
     if info is not None:
-        cards = 2 * max((p.card_seconds for p in profiles), default=0.0) if branding else 0.0
-        problems += validate(info, profiles, added_seconds=cards)
+        problems += validate(info, profiles,
+                             added_seconds=card_seconds_added(profiles, branding=branding))
     if subtitles is None:
         problems.append(missing_subtitles(Path(source).name))
     else:

@@ -7,6 +7,7 @@ construction, so a broken TOML fails at start-up with a clear message, not mid-t
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
@@ -148,6 +149,12 @@ class Profile:
 
 def _default_toml() -> bytes:
     return resources.files("config").joinpath("media.toml").read_bytes()
+
+
+def card_seconds_added(profiles: Iterable[Profile], *, branding: bool) -> float:
+    """How much longer the renditions are than the source: the intro and end card of the
+    longest-carded profile when branding is on (what the duration limits must be checked on)."""
+    return 2 * max((p.card_seconds for p in profiles), default=0.0) if branding else 0.0
 
 
 def load_profiles(path: Path | None = None) -> dict[str, Profile]:
