@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 from .base import Request, Response, SandboxAccount, route
 from .facebook_video import FinishPartRoutes, Video
 from .graph import GraphSandbox, mp4_dimensions
+from .mp4spec import FACEBOOK_REEL, reel_problem
 from .oauth_platforms import FacebookOAuth
 
 _FINISH_PARAMS = {"access_token", "upload_phase", "upload_session_id", "title", "description",
@@ -194,7 +195,15 @@ class FacebookSandbox(FinishPartRoutes, FacebookOAuth, GraphSandbox):
 
     def _bytes_arrived(self, v: Video) -> None:
         if v.blob.complete and self.reading("processing_starts") == "last_chunk":
-            v.processing_started = True
+            self._start_processing(v)
+
+    @staticmethod
+    def _start_processing(v: Video) -> None:
+        """Processing begins; a Reel that breaks the Reels specification will end in an error
+        (PLATFORM-APIS, Facebook simulator notes: 540x960 at least, 24-60 fps, 3-90 s)."""
+        if not v.processing_started and v.kind == "reel" and v.error is None:
+            v.error = reel_problem(v.blob.path, FACEBOOK_REEL)
+        v.processing_started = True
 
     def _finish_video(self, form: dict[str, str]) -> Response:
         unknown = set(form) - _FINISH_PARAMS
@@ -234,7 +243,7 @@ class FacebookSandbox(FinishPartRoutes, FacebookOAuth, GraphSandbox):
 
     def _finished(self, v: Video, form: dict[str, str]) -> Response:
         v.finished, v.finished_at = True, self.now()
-        v.processing_started = True
+        self._start_processing(v)
         v.title = form.get("title", "")
         v.description = form.get("description", "")
         v.settle(self.now())

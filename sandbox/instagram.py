@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 from .base import Request, Response, SandboxAccount, route
 from .graph import Blob, GraphSandbox
+from .mp4spec import INSTAGRAM_REEL, reel_problem
 from .oauth_platforms import InstagramOAuth
 
 _MEDIA_PARAMS = {"access_token", "media_type", "upload_type", "caption", "share_to_feed",
@@ -196,6 +197,10 @@ class InstagramSandbox(InstagramOAuth, GraphSandbox):
             resp, _cut = self.receive_rupload(req, c.blob)
             if resp.status == 200:
                 resp.body = {"success": True, "message": "Upload successful."}
+            if c.blob.complete and c.error is None:
+                # processing checks the Reel specification (PLATFORM-APIS 2.9); a breach
+                # ends the container in ERROR
+                c.error = reel_problem(c.blob.path, INSTAGRAM_REEL)
             return resp
 
     @route("GET", "/rupload/ig-api-upload/{ver}/{cid}")

@@ -52,12 +52,12 @@ def _vertical_mp4(tmp_path: Path) -> MediaFile:
     out = tmp_path / "vertical.mp4"
     subprocess.run(
         [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
-         "testsrc=size=108x192:rate=10", "-t", "1", "-pix_fmt", "yuv420p",
-         "-movflags", "+faststart", "-y", str(out)],
+         "testsrc=size=540x960:rate=25", "-t", "3.2", "-pix_fmt", "yuv420p",
+         "-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart", "-y", str(out)],
         check=True, timeout=60,
-    )
+    )  # the smallest Reel the sandbox's processing takes (540x960, 24-60 fps, 3-90 s)
     return MediaFile(path=out, size=out.stat().st_size,
-                     sha256=hashlib.sha256(out.read_bytes()).hexdigest(), width=108, height=192)
+                     sha256=hashlib.sha256(out.read_bytes()).hexdigest(), width=540, height=960)
 
 
 def _ready(kit: Any, adapter: Any, ctx: Any) -> Any:
