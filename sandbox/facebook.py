@@ -31,8 +31,8 @@ from typing import Any, ClassVar
 
 from .base import Request, Response, SandboxAccount, route
 from .facebook_video import FinishPartRoutes, Video
-from .graph import GraphSandbox, mp4_dimensions
-from .mp4spec import FACEBOOK_REEL, reel_problem
+from .graph import GraphSandbox
+from .mp4spec import FACEBOOK_REEL, mp4_dimensions, reel_problem
 from .oauth_platforms import FacebookOAuth
 
 _FINISH_PARAMS = {"access_token", "upload_phase", "upload_session_id", "title", "description",

@@ -30,7 +30,6 @@ import itertools
 import json
 import math
 import shutil
-import struct
 import tempfile
 import threading
 import time
@@ -299,55 +298,3 @@ class GraphSandbox(Sandbox):
         self.last_cut = received < declared
         self.rupload_done.set()
         return Response(200, {"success": True}), self.last_cut
-
-
-def mp4_dimensions(path: Path) -> tuple[int, int] | None:
-    """(width, height) of the first video track of an MP4/MOV file, or None if unreadable."""
-    try:
-        with path.open("rb") as fh:
-            moov = _find_box(fh, b"moov", path.stat().st_size)
-            if moov is None:
-                return None
-            return _tkhd_dimensions(moov)
-    except (OSError, struct.error):
-        return None
-
-
-def _find_box(fh: Any, kind: bytes, end: int) -> bytes | None:
-    pos = 0
-    while pos + 8 <= end:
-        fh.seek(pos)
-        size, box = struct.unpack(">I4s", fh.read(8))
-        header = 8
-        if size == 1:
-            size = struct.unpack(">Q", fh.read(8))[0]
-            header = 16
-        elif size == 0:
-            size = end - pos
-        if size < header:
-            return None
-        if box == kind:
-            if size > 16 * 1024 * 1024:
-                return None
-            return fh.read(size - header)
-        pos += size
-    return None
-
-
-def _tkhd_dimensions(data: bytes) -> tuple[int, int] | None:
-    pos = 0
-    while pos + 8 <= len(data):
-        size, box = struct.unpack(">I4s", data[pos:pos + 8])
-        if size < 8:
-            return None
-        inner = data[pos + 8:pos + size]
-        if box == b"trak":
-            dims = _tkhd_dimensions(inner)
-            if dims:
-                return dims
-        elif box == b"tkhd" and len(inner) >= 8:
-            w, h = struct.unpack(">II", inner[-8:])
-            if w and h:
-                return w >> 16, h >> 16
-        pos += size
-    return None

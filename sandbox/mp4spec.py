@@ -138,9 +138,23 @@ def _trak(fh: BinaryIO, start: int, end: int, facts: Mp4Facts) -> None:
             facts.fps = samples * scale / ticks
 
 
+def mp4_dimensions(path: Path) -> tuple[int, int] | None:
+    """(width, height) of the video track of an MP4/MOV file, or None if unreadable."""
+    try:
+        facts = read_facts(path)
+    except (OSError, struct.error, IndexError):
+        return None
+    if facts is None or not (facts.width and facts.height):
+        return None
+    return facts.width, facts.height
+
+
 def reel_problem(path: Path, rules: ReelRules) -> str | None:
     """Why processing refuses this Reel (English, as the platform answers), or None."""
-    facts = read_facts(path)
+    try:
+        facts = read_facts(path)
+    except (OSError, struct.error, IndexError):
+        return "The video file could not be read (it is damaged or incomplete)."
     if facts is None:
         return None
     if rules.moov_first and "mdat" in facts.top and "moov" in facts.top \

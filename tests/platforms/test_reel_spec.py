@@ -13,7 +13,13 @@ from typing import Any
 import imageio_ffmpeg
 import pytest
 
-from sandbox.mp4spec import FACEBOOK_REEL, INSTAGRAM_REEL, read_facts, reel_problem
+from sandbox.mp4spec import (
+    FACEBOOK_REEL,
+    INSTAGRAM_REEL,
+    mp4_dimensions,
+    read_facts,
+    reel_problem,
+)
 from tests.media.corpus import make_clip
 from workers.platforms.base import MediaFile, ProcessingState
 from workers.platforms.errors import ProcessingFailed
@@ -59,6 +65,10 @@ def test_the_judge_reads_the_boxes(clips: dict[str, Path]) -> None:
     random_bytes = clips["good"].with_name("random.mp4")
     random_bytes.write_bytes(b"\x00\x01" * 5000)
     assert reel_problem(random_bytes, INSTAGRAM_REEL) is None  # not an MP4: not judged
+    cut = clips["good"].with_name("cut.mp4")
+    cut.write_bytes(clips["good"].read_bytes()[:3000])  # ftyp, then half a moov
+    assert reel_problem(cut, INSTAGRAM_REEL)  # refused, never a crash of the judge
+    assert mp4_dimensions(clips["good"]) == (540, 960) and mp4_dimensions(random_bytes) is None
 
 
 @pytest.mark.parametrize(("clip", "why"), [("good", None), ("short", "duration"),
