@@ -26,7 +26,7 @@ from episodes.repair import cleared_post, publish_started
 from episodes.slots import handled_slots, hold_series, is_movable, not_ready, set_slot, stale_posts
 from workers.task_names import PUBLISH_WITHDRAW
 
-from .jobs import Deps, send_publish
+from .jobs import Deps, send_publish, send_tasks
 
 WITHDRAW = PUBLISH_WITHDRAW
 
@@ -199,14 +199,7 @@ def _cancel(s: Session, post: Post) -> None:
 
 def send_withdraw(deps: Deps, post_ids: tuple[int, ...] | list[int]) -> int:
     """Send ``wtg.publish.withdraw`` for each post (the sweep re-sends what is lost)."""
-    sent = 0
-    for pid in post_ids:
-        try:
-            deps.sender.send_task(WITHDRAW, args=[pid])
-            sent += 1
-        except Exception:  # the broker is down: the sweep retries
-            pass
-    return sent
+    return send_tasks(deps, WITHDRAW, post_ids)
 
 
 def resend_withdrawals(deps: Deps, sent: dict[int, float], idle_since: datetime,

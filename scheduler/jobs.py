@@ -221,17 +221,22 @@ def queue_posts(deps: Deps, s: Any, ep: Episode, *, native_only: bool = False) -
     return out
 
 
-def send_publish(deps: Deps, post_ids: Sequence[int]) -> int:
-    """Send ``wtg.publish.run`` for each post; a broker error is logged, not raised (the sweep
-    sends again for posts left ``queued``)."""
+def send_tasks(deps: Deps, task: str, post_ids: Sequence[int]) -> int:
+    """Send ``task`` for each post; a broker error is logged, not raised (the sweep sends again
+    for posts whose state says they are still waiting)."""
     sent = 0
     for pid in post_ids:
         try:
-            deps.sender.send_task(PUBLISH, args=[pid])
+            deps.sender.send_task(task, args=[pid])
             sent += 1
         except Exception:  # the broker is down: the sweep retries
-            log.exception("could not send %s for post %s", PUBLISH, pid)
+            log.exception("could not send %s for post %s", task, pid)
     return sent
+
+
+def send_publish(deps: Deps, post_ids: Sequence[int]) -> int:
+    """Send ``wtg.publish.run`` for each post (see :func:`send_tasks`)."""
+    return send_tasks(deps, PUBLISH, post_ids)
 
 
 def catch_up(deps: Deps) -> list[SlotResult]:
@@ -353,5 +358,5 @@ def _past_end(series: Series, shifts: Sequence[Any], tz: ZoneInfo) -> str:
 
 __all__ = [
     "PREFLIGHT", "PUBLISH", "Deps", "Sender", "SlotResult", "SweepReport", "Sweeper", "catch_up",
-    "fire_ahead", "fire_preflight", "fire_slot", "queue_posts", "send_publish",
+    "fire_ahead", "fire_preflight", "fire_slot", "queue_posts", "send_publish", "send_tasks",
 ]
