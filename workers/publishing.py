@@ -132,6 +132,29 @@ def run_leased(rt: Runtime, post_id: int, worker: str, *,
                 store.release_lease(s, post_id, worker)
 
 
+def count_retry(rt: Runtime, post_id: int, worker: str, state: PostState, step: str,
+                err: PlatformError) -> int:
+    """A transient error on ``step``: one more attempt on the post (state unchanged), recorded
+    with the error; returns the attempts so far."""
+    with rt.db.session() as s:
+        post = s.get(Post, post_id)
+        assert post is not None
+        post.attempts += 1
+        post.last_error = err.as_record()
+        store.add_attempt(s, post_id, step, "retry", worker=worker, from_state=str(state),
+                          to_state=str(state), error=err.as_record())
+        return post.attempts
+
+
+def retry_delay(rt: Runtime, attempts: int, err: PlatformError) -> float:
+    """Seconds before the next try: the platform's ``Retry-After`` when rate limited, else
+    exponential backoff from ``retry_backoff`` (at most 300 s) with jitter."""
+    if isinstance(err, RateLimited):
+        return err.retry_after + random.uniform(0, 0.2)
+    base = min(300.0, rt.settings.retry_backoff * 2.0 ** min(attempts - 1, 7))
+    return base * random.uniform(0.5, 1.0)
+
+
 def record_leased(rt: Runtime, post_id: int, worker: str, remote: dict[str, Any],
                   facts: Mapping[str, Any]) -> None:
     """Write remote facts (ids, offsets, timestamps) the moment they are known, only while
@@ -248,21 +271,10 @@ class _Driver:
 
     def _stay(self, step: str, err: PlatformError) -> float:
         """A transient error: same state, one more attempt, the wait before the next."""
-        with self.rt.db.session() as s:
-            post = s.get(Post, self.post_id)
-            assert post is not None
-            post.attempts += 1
-            post.last_error = err.as_record()
-            attempts = post.attempts
-            store.add_attempt(s, self.post_id, step, "retry", worker=self.worker,
-                              from_state=str(self.state), to_state=str(self.state),
-                              error=err.as_record())
+        attempts = count_retry(self.rt, self.post_id, self.worker, self.state, step, err)
         if attempts > MAX_TRANSIENT_ATTEMPTS:
             raise _GiveUp(err)
-        if isinstance(err, RateLimited):
-            return err.retry_after + random.uniform(0, 0.2)
-        base = min(300.0, self.rt.settings.retry_backoff * 2.0 ** min(attempts - 1, 7))
-        return base * random.uniform(0.5, 1.0)
+        return retry_delay(self.rt, attempts, err)
 
     def _staff(self, target: PostState, err: Mapping[str, Any], step: str, title: str,
                *, level: str = "error") -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,17 @@ from episodes.lifecycle import PostState
 from episodes.models import Post, utcnow
 
 from .platforms.base import MediaFile, Platform, PostContext
-from .platforms.errors import DeleteByHand, PermanentError, RateLimited, TransientError
-from .publishing import DbQuota, LeaseLost, Outcome, adapter_for, record_leased, run_leased
+from .platforms.errors import DeleteByHand, PermanentError, TransientError
+from .publishing import (
+    DbQuota,
+    LeaseLost,
+    Outcome,
+    adapter_for,
+    count_retry,
+    record_leased,
+    retry_delay,
+    run_leased,
+)
 from .runtime import Runtime
 
 log = logging.getLogger("wtg.withdraw")
@@ -141,25 +149,14 @@ class _Withdraw:
         record_leased(self.rt, self.post_id, self.worker, self.remote, facts)
 
     def _again(self, err: TransientError) -> Outcome:
-        with self.rt.db.session() as s:
-            post = s.get(Post, self.post_id)
-            assert post is not None
-            post.attempts += 1
-            post.last_error = err.as_record()
-            attempts = post.attempts
-            store.add_attempt(s, self.post_id, "delete", "retry", worker=self.worker,
-                              from_state=str(self.state), to_state=str(self.state),
-                              error=err.as_record())
+        attempts = count_retry(self.rt, self.post_id, self.worker, self.state, "delete", err)
         if attempts > MAX_ATTEMPTS:
             self._attention(_problem(err.kind, f"{err.message_de} Das Löschen ist "
                                      f"{MAX_ATTEMPTS}-mal gescheitert; bitte später erneut "
                                      "versuchen oder den Beitrag in der App löschen."),
                             "Löschen wiederholt gescheitert")
             return self._out()
-        if isinstance(err, RateLimited):
-            return self._out(again=err.retry_after + random.uniform(0, 0.2))
-        base = min(300.0, self.rt.settings.retry_backoff * 2.0 ** min(attempts - 1, 7))
-        return self._out(again=base * random.uniform(0.5, 1.0))
+        return self._out(again=retry_delay(self.rt, attempts, err))
 
     def _attention(self, err: Mapping[str, Any], title: str, *, level: str = "error") -> None:
         with self.rt.db.session() as s:
