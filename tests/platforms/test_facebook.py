@@ -20,6 +20,7 @@ import pytest
 from config.credentials import InMemoryCredentials
 from episodes.captions import PostText
 from sandbox import Fault
+from tests.media.corpus import make_clip
 from tests.platforms.conftest import upload_in_child
 from workers.platforms import facebook_status as fs
 from workers.platforms.base import MediaFile, ProcessingState, adapter_class
@@ -48,14 +49,19 @@ def _sandbox(start_sandbox: Any, **readings: str) -> Any:
     return start_sandbox("facebook", chunk_window=32 * 1024, readings=readings)
 
 
-def _vertical_mp4(tmp_path: Path) -> MediaFile:
-    out = tmp_path / "vertical.mp4"
+@pytest.fixture(scope="module")
+def reel(tmp_path_factory: pytest.TempPathFactory) -> MediaFile:
+    """A vertical clip with German narration (the test corpus), muxed as wtg's renditions are
+    (moov first, no edit list): the smallest Reel the sandbox's processing takes (540x960,
+    24-60 fps, 3-90 s)."""
+    d = tmp_path_factory.mktemp("reel")
+    src = make_clip(d / "phone.mp4", duration=3.4, size=(540, 960))
+    out = d / "vertical.mp4"
     subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
-         "testsrc=size=540x960:rate=25", "-t", "3.2", "-pix_fmt", "yuv420p",
-         "-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart", "-y", str(out)],
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(src), "-c", "copy",
+         "-movflags", "+faststart", "-use_editlist", "0", "-y", str(out)],
         check=True, timeout=60,
-    )  # the smallest Reel the sandbox's processing takes (540x960, 24-60 fps, 3-90 s)
+    )
     return MediaFile(path=out, size=out.stat().st_size,
                      sha256=hashlib.sha256(out.read_bytes()).hexdigest(), width=540, height=960)
 
@@ -170,7 +176,7 @@ def test_page_video_finishes_right_after_the_bytes(kit, make_ctx, start_sandbox,
     ("processing_starts", "finish", 0), ("processing_starts", "last_chunk", 0),
     ("pending_video_status", "upload_complete", 0), ("finish_answer", "success_with_id", 0),
     ("rupload_chunks", "accepted", 4096), ("rupload_chunks", "single_request", 4096)])
-def test_vertical_rendition_goes_out_as_a_reel(kit, make_ctx, start_sandbox, tmp_path, point,
+def test_vertical_rendition_goes_out_as_a_reel(kit, make_ctx, start_sandbox, reel, point,
                                                reading, chunk) -> None:
     """A vertical rendition goes start -> rupload -> finish with video_state, and the adapter
     polls until the Reel is out; one published Reel. With chunk_size set the bytes go in
@@ -178,7 +184,7 @@ def test_vertical_rendition_goes_out_as_a_reel(kit, make_ctx, start_sandbox, tmp
     fb = _sandbox(start_sandbox, **{point: reading})
     fb.publish_polls = 2
     adapter, creds = kit.adapter_for(fb, chunk_size=chunk)
-    video = _vertical_mp4(tmp_path)
+    video = reel
     ctx = make_ctx(adapter.account, creds, video)
     ctx = _ready(kit, adapter, ctx)
     adapter.publish(ctx)
@@ -194,12 +200,12 @@ def test_vertical_rendition_goes_out_as_a_reel(kit, make_ctx, start_sandbox, tmp
 
 
 def test_reel_sent_as_page_video_is_caught_as_draft(kit, make_ctx, start_sandbox,
-                                                    tmp_path) -> None:
+                                                    reel) -> None:
     """The sandbox keeps a vertical video sent to /videos as an unpublished draft (the known
     peer failure); the adapter reports it after a few looks instead of calling it published."""
     fb = _sandbox(start_sandbox)
     adapter, creds = kit.adapter_for(fb, format="video")
-    video = _vertical_mp4(tmp_path)
+    video = reel
     ctx = _ready(kit, adapter, make_ctx(adapter.account, creds, video))
     adapter.publish(ctx)
     with pytest.raises(RejectedByPlatform) as err:
