@@ -18,6 +18,7 @@ from typing import Any
 from config import Settings
 from episodes import connections, store
 from episodes.capabilities import check_text, profile_for, validate_account
+from episodes.capabilities.youtube import YouTubeOptions
 from episodes.captions import render_for
 from episodes.models import Account as AccountRow
 from episodes.models import Episode, MediaStatus, PreflightResult, utcnow
@@ -159,7 +160,7 @@ def _youtube_quota(rt: Runtime, look: _Look, report: PreflightReport) -> None:
     for acc in look.accounts:
         if acc.platform != "youtube" or acc.name not in look.rows or validate_account(acc):
             continue  # a bad option is reported with the texts
-        ledger = DbQuota(rt, look.rows[acc.name], acc)
+        ledger = DbQuota(rt, look.rows[acc.name], YouTubeOptions.model_validate(dict(acc.options)))
         need = ledger.opts.upload_quota_units  # one full post
         left = ledger.remaining()
         if left < need:

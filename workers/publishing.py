@@ -218,7 +218,8 @@ class _Driver:
             thumbnail=Path(r.thumbnail_path) if r.thumbnail_path else None,
             scheduled_at=None,  # decided at the publish call (``_publish``)
             progress=self._progress,
-            quota=DbQuota(self.rt, post.account_id, acc) if acc.platform == "youtube" else None,
+            quota=(DbQuota(self.rt, post.account_id, adapter.opts)
+                   if isinstance(adapter.opts, YouTubeOptions) else None),
             playlist_id=getattr(adapter.opts, "playlist_id", None),  # YouTube's option
         )
 
@@ -652,12 +653,12 @@ def _title(err: PlatformError) -> str:
 class DbQuota:
     """``QuotaLedger`` in the database, per account and quota day (Pacific time for YouTube)."""
 
-    def __init__(self, rt: Runtime, account_id: int, acc: AccountSettings) -> None:
+    def __init__(self, rt: Runtime, account_id: int, opts: YouTubeOptions) -> None:
         self.rt = rt
         self.account_id = account_id
-        #: the account's typed options (``daily_quota_units``, ``quota_timezone``,
-        #: ``upload_quota_units``; defaults in ``episodes.capabilities.youtube``)
-        self.opts = YouTubeOptions.model_validate(dict(acc.options))
+        #: the account's typed options as its adapter parsed them (``daily_quota_units``,
+        #: ``quota_timezone``, ``upload_quota_units``; defaults in ``episodes.capabilities``)
+        self.opts = opts
         self.daily = self.opts.daily_quota_units
         self.tz = ZoneInfo(self.opts.quota_timezone)
 

@@ -23,6 +23,7 @@ from typing import Any
 from config.credentials import MissingCredential
 from episodes import store
 from episodes.capabilities import profile_for
+from episodes.capabilities.youtube import YouTubeOptions
 from episodes.captions import render_for
 from episodes.lifecycle import PostState
 from episodes.models import Post, utcnow
@@ -140,7 +141,8 @@ class _Withdraw:
             credentials=adapter.credentials, video=video, text=text, marker=marker,
             idempotency_key=hashlib.sha256(f"wtg:{self.post_id}:{sha}".encode()).hexdigest()[:40],
             remote=self.remote, record=self._record,
-            quota=DbQuota(self.rt, account_id, acc) if acc.platform == "youtube" else None,
+            quota=(DbQuota(self.rt, account_id, adapter.opts)
+                   if isinstance(adapter.opts, YouTubeOptions) else None),
         )
         return adapter, ctx, adapter.SPEC.label
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from episodes.capabilities.youtube import YouTubeOptions
 from episodes.models import Account as AccountRow
 from episodes.models import Episode, Notification, PreflightResult, QuotaUsage
 from sandbox import Fault
@@ -99,7 +100,8 @@ def test_youtube_quota_is_checked_also_when_the_token_is_fine(world: World) -> N
     are left (it used to look only when the token check had failed)."""
     with world.rt.db.session() as s:
         row_id = s.query(AccountRow).filter_by(name="youtube-lup").one().id
-    ledger = DbQuota(world.rt, row_id, world.rt.settings.account("youtube-lup"))
+    options = world.rt.settings.account("youtube-lup").options
+    ledger = DbQuota(world.rt, row_id, YouTubeOptions.model_validate(dict(options)))
     ledger.spend(ledger.remaining() - 100, "test")
     report = run_preflight(world.rt, _episode_id(world), "48h", network=True)
     (quota,) = [p for p in report.problems if p["code"] == "quota"]
